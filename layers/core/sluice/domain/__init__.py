@@ -1,0 +1,1 @@
+"""Domain model: plain data, ids and errors shared by every adapter."""

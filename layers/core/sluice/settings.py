@@ -1,0 +1,62 @@
+"""Settings: the only place that reads the environment (prefix ``SLUICE_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_model_cache() -> Path:
+    return Path.home() / ".cache" / "sluice" / "models" / "all-MiniLM-L6-v2-onnx"
+
+
+class Settings(BaseSettings):
+    """Everything configurable, validated once per process."""
+
+    model_config = SettingsConfigDict(env_prefix="SLUICE_", env_file=None, extra="ignore")
+
+    backend: Literal["local", "aws"] = "local"
+    state_dir: Path = Path(".sluice")
+    tenant: str = "default"
+
+    # Local embedding model: a directory in the Hugging Face ONNX layout
+    # (model.onnx or onnx/model.onnx, tokenizer.json). Defaults to the one
+    # `make install` exports.
+    model_dir: Path = Field(default_factory=default_model_cache)
+    embedding_quantized: bool = False
+    embedding_batch_size: int = Field(default=32, ge=1, le=512)
+
+    # Chunking, in the embedder's own tokens.
+    chunk_tokens: int = Field(default=200, ge=32, le=8192)
+    chunk_overlap_tokens: int = Field(default=32, ge=0, le=1024)
+
+    # Limits.
+    max_file_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
+    max_sidecar_bytes: int = Field(default=10 * 1024, ge=1)
+    max_query_chars: int = Field(default=2000, ge=1)
+    max_k: int = Field(default=100, ge=1)
+
+    # Retrieval.
+    default_k: int = Field(default=10, ge=1)
+    candidate_depth: int = Field(default=100, ge=1)
+    rrf_k: int = Field(default=60, ge=1)
+
+    # Answering.
+    generator: Literal["extractive", "openai", "bedrock"] = "extractive"
+    answer_k: int = Field(default=5, ge=1)
+    answer_min_similarity: float = 0.30
+    openai_base_url: str = "http://127.0.0.1:11434/v1"
+    openai_model: str = "llama3.1"
+    openai_api_key: SecretStr = SecretStr("")
+    openai_timeout_s: float = 60.0
+
+    @property
+    def index_dir(self) -> Path:
+        return self.state_dir / "index"
+
+    @property
+    def registry_path(self) -> Path:
+        return self.state_dir / "registry.sqlite3"
