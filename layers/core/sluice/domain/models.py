@@ -30,8 +30,9 @@ class Blob:
     source: str
     data: bytes
     version: str = ""
-    """Orders versions of one source: the S3 sequencer, or mtime in ns locally."""
-    metadata: Metadata = field(default_factory=dict)
+    """Orders versions of one source (the S3 sequencer); empty when unknown."""
+    sidecar: bytes | None = None
+    """The raw ``.metadata.json`` sidecar, when there is one."""
 
 
 @dataclass(frozen=True)
@@ -198,3 +199,11 @@ class IngestReport:
     @property
     def tokens(self) -> int:
         return sum(o.tokens for o in self.outcomes)
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    mode: SearchMode
+    timings: dict[str, float] = field(default_factory=dict)
+    embedding_tokens: int = 0

@@ -1,0 +1,126 @@
+"""ExtractiveGenerator: answers without an LLM by quoting the best sentences.
+
+Every sentence of the answer is a quote from a retrieved passage and carries
+its citation marker, so the answer cannot say anything the documents do not.
+Sentences are scored by embedding similarity to the question plus a small
+bonus for shared keywords; when the best one is not similar enough, it says
+the documents do not answer the question instead of quoting noise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from sluice.domain.models import Answer, Citation, Hit
+from sluice.ports import Embedder
+
+NO_ANSWER = "The documents do not answer this question."
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9\"'(\[])")
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = frozenset(
+    {
+        "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "has", "have", "how", "i",
+        "in", "is", "it", "its", "of", "on", "or", "that", "the", "this", "to", "was", "were", "what", "when", "where",
+        "which", "who", "why", "will", "with", "you", "your",
+    }
+)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    hit_rank: int
+    position: int
+    text: str
+    score: float
+    similarity: float
+
+
+class ExtractiveGenerator:
+    """Composes an answer from the most relevant sentences of the top passages."""
+
+    model_id = "extractive"
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        *,
+        min_similarity: float = 0.30,
+        max_sentences: int = 3,
+        max_candidates: int = 80,
+    ) -> None:
+        self._embedder = embedder
+        self._min_similarity = min_similarity
+        self._max_sentences = max_sentences
+        self._max_candidates = max_candidates
+
+    def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
+        chosen = self._choose(question, hits)
+        if not chosen:
+            return Answer(text=NO_ANSWER, answered=False, citations=[], model=self.model_id)
+        citations: dict[int, Citation] = {}
+        parts: list[str] = []
+        for cand in sorted(chosen, key=lambda c: (c.hit_rank, c.position)):
+            hit = hits[cand.hit_rank]
+            citation = citations.get(cand.hit_rank)
+            if citation is None:
+                citation = _citation(len(citations) + 1, hit, cand.text)
+            else:
+                citation = Citation(**{**citation.__dict__, "quote": f"{citation.quote} {cand.text}"})
+            citations[cand.hit_rank] = citation
+            parts.append(f"{cand.text} [{citation.marker}]")
+        return Answer(text=" ".join(parts), answered=True, citations=list(citations.values()), model=self.model_id)
+
+    def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[str | Answer]:
+        answer = self.answer(question, hits)
+        for n, sentence in enumerate(re.split(r"(?<=\])\s", answer.text)):
+            yield sentence if n == 0 else " " + sentence
+        yield answer
+
+    def _choose(self, question: str, hits: Sequence[Hit]) -> list[_Candidate]:
+        pieces = [
+            (rank, pos, sentence)
+            for rank, hit in enumerate(hits)
+            for pos, sentence in enumerate(split_sentences(hit.chunk.text))
+        ][: self._max_candidates]
+        if not pieces:
+            return []
+        vectors = self._embedder.embed_documents([s for _, _, s in pieces])
+        query = self._embedder.embed_query(question)
+        terms = _terms(question)
+        scored = []
+        for (rank, pos, text), vec in zip(pieces, vectors):
+            similarity = sum(a * b for a, b in zip(query, vec))
+            overlap = len(terms & _terms(text)) / len(terms) if terms else 0.0
+            scored.append(_Candidate(rank, pos, text, similarity + 0.15 * overlap - 0.01 * rank, similarity))
+        scored.sort(key=lambda c: -c.score)
+        best = scored[0]
+        if best.similarity < self._min_similarity:
+            return []
+        floor = max(best.score - 0.12, self._min_similarity)
+        return [c for c in scored[: self._max_sentences] if c.score >= floor]
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a passage; very short fragments are dropped."""
+    sentences = (s.strip() for s in _SENTENCE_END.split(" ".join(text.split())))
+    return [s for s in sentences if len(s) >= 12]
+
+
+def _terms(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
+
+
+def _citation(marker: int, hit: Hit, quote: str) -> Citation:
+    chunk = hit.chunk
+    return Citation(
+        marker=marker,
+        document_id=chunk.document_id,
+        source=chunk.source,
+        title=chunk.title,
+        page=chunk.page_start,
+        quote=quote,
+        chunk_id=chunk.chunk_id,
+        score=hit.score,
+    )
