@@ -33,7 +33,7 @@ DOC = {"team": "legal", "year": 2023, "draft": False, "tags": ["contract", "emea
             False,
         ),
         (
-            {"orAll": [{"equals": {"key": "team", "value": "ops"}}, {"listContains": {"key": "tags", "value": "emea"}}]},
+            {"orAll": [{"equals": {"key": "team", "value": "ops"}}, {"listContains": {"key": "tags", "value": "emea"}}]},  # noqa: E501
             True,
         ),
     ],
