@@ -26,7 +26,7 @@ $(INSTALLED): pyproject.toml
 	touch $@
 
 $(EXPORTED): $(INSTALLED) scripts/export_model.py
-	$(BIN)/python scripts/export_model.py --out $(MODEL_DIR)
+	$(BIN)/python scripts/export_model.py $(MODEL_DIR)
 
 run: install
 	$(BIN)/sluice ingest examples/corpus --sync --state $(STATE) || true
