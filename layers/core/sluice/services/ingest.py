@@ -270,7 +270,14 @@ def _unchanged(previous: DocumentRecord | None, sha: str, meta_sha: str) -> bool
 
 def _too_large(size: int, limit: int) -> str:
     return (
-        f"the file is {size / 1e6:.1f} MB, over the {limit / 1e6:.1f} MB limit; split it into smaller files "
+        f"the file is {_size(size)}, over the {_size(limit)} limit; split it into smaller files "
         "or raise SLUICE_MAX_FILE_BYTES"
     )
 
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"

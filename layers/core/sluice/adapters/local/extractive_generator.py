@@ -69,12 +69,12 @@ class ExtractiveGenerator:
             else:
                 citation = Citation(**{**citation.__dict__, "quote": f"{citation.quote} {cand.text}"})
             citations[cand.hit_rank] = citation
-            parts.append(f"{cand.text} [{citation.marker}]")
+            parts.append(_with_marker(cand.text, citation.marker))
         return Answer(text=" ".join(parts), answered=True, citations=list(citations.values()), model=self.model_id)
 
     def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[str | Answer]:
         answer = self.answer(question, hits)
-        for n, sentence in enumerate(re.split(r"(?<=\])\s", answer.text)):
+        for n, sentence in enumerate(re.split(r"(?<=\][.!?])\s|(?<=\])\s", answer.text)):
             yield sentence if n == 0 else " " + sentence
         yield answer
 
@@ -98,14 +98,26 @@ class ExtractiveGenerator:
         best = scored[0]
         if best.similarity < self._min_similarity:
             return []
-        floor = max(best.score - 0.12, self._min_similarity)
+        floor = max(best.score - 0.08, self._min_similarity)
         return [c for c in scored[: self._max_sentences] if c.score >= floor]
 
 
+def _with_marker(sentence: str, marker: int) -> str:
+    """``It fills in eight minutes [1].``: the marker sits before the closing punctuation."""
+    if sentence[-1:] in ".!?":
+        return f"{sentence[:-1]} [{marker}]{sentence[-1]}"
+    return f"{sentence} [{marker}]"
+
+
 def split_sentences(text: str) -> list[str]:
-    """Sentences of a passage; very short fragments are dropped."""
-    sentences = (s.strip() for s in _SENTENCE_END.split(" ".join(text.split())))
-    return [s for s in sentences if len(s) >= 12]
+    """Sentences of a passage, never across lines (headings, table rows); fragments dropped."""
+    sentences: list[str] = []
+    for line in text.splitlines():
+        for sentence in _SENTENCE_END.split(" ".join(line.split())):
+            sentence = sentence.strip()
+            if len(sentence) >= 12 and len(sentence.split()) >= 4:
+                sentences.append(sentence)
+    return sentences
 
 
 def _terms(text: str) -> set[str]:
