@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from sluice.ports import BlobSource, DocumentRegistry, Embedder, Generator, VectorIndex
+from sluice.ports import BlobSource, DocumentRegistry, Embedder, FeedbackStore, Generator, VectorIndex
 from sluice.services.embedding_text import CONTEXT_TOKEN_BUDGET, make_embed_text
 from sluice.services.ingest import IngestLimits, IngestService, TextPipeline
 from sluice.services.query import QueryLimits, QueryService
@@ -77,6 +77,8 @@ class Container:
 
     @cached_property
     def pipeline(self) -> TextPipeline:
+        if "pipeline" in self.overrides:
+            return self.overrides["pipeline"]  # type: ignore[no-any-return]
         from sluice.adapters.text.chunker import StructuredChunker
         from sluice.adapters.text.cleaning import clean_document
         from sluice.adapters.text.parsers import parser_for
@@ -93,6 +95,14 @@ class Container:
             parse_sidecar=parse_sidecar,
             embed_text=make_embed_text(count),
         )
+
+    @cached_property
+    def feedback(self) -> FeedbackStore:
+        if "feedback" in self.overrides:
+            return self.overrides["feedback"]  # type: ignore[no-any-return]
+        from sluice.adapters.local.sqlite_feedback_store import SqliteFeedbackStore
+
+        return SqliteFeedbackStore(self.settings.feedback_path)
 
     @cached_property
     def ingest(self) -> IngestService:
@@ -121,7 +131,7 @@ class Container:
         return QueryService(embedder=self.embedder, index=self.index, generator=self.generator, limits=limits)
 
     def close(self) -> None:
-        for name in ("index", "registry"):
+        for name in ("index", "registry", "feedback"):
             component = self.__dict__.get(name)
             close = getattr(component, "close", None)
             if callable(close):

@@ -7,8 +7,9 @@ adapter of a port to them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 from sluice.domain.filters import Filter
 from sluice.domain.models import (
@@ -151,3 +152,47 @@ class Generator(Protocol):
 
     def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[str | Answer]:
         """Yield text pieces as they come, then the final ``Answer``."""
+
+
+@dataclass(frozen=True)
+class ServedAnswer:
+    """An answer as the API served it, kept so feedback can point back at it."""
+
+    answer_id: str
+    tenant: str
+    question: str
+    answer: Mapping[str, Any]
+    """The response body that was served (answer text, citations, usage...)."""
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What a user said about one served answer."""
+
+    feedback_id: str
+    answer_id: str
+    tenant: str
+    rating: str
+    """up | down."""
+    comment: str
+    question: str
+    answer: Mapping[str, Any]
+    created_at: float = 0.0
+
+
+class FeedbackStore(Protocol):
+    """Served answers and the feedback users give on them.
+
+    ``record_answer`` stores one served answer; recording the same id again
+    replaces it. ``add_feedback`` copies the question, answer and citations of
+    the answer into the feedback row, and raises ``NotFoundError`` when the
+    answer id was never recorded for that tenant. Storage failures raise
+    ``BackendError``.
+    """
+
+    def record_answer(self, served: ServedAnswer) -> None: ...
+
+    def get_answer(self, answer_id: str, *, tenant: str) -> ServedAnswer | None: ...
+
+    def add_feedback(self, answer_id: str, *, tenant: str, rating: str, comment: str = "") -> Feedback: ...

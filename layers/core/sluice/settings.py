@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     max_sidecar_bytes: int = Field(default=10 * 1024, ge=1)
     max_query_chars: int = Field(default=2000, ge=1)
     max_k: int = Field(default=100, ge=1)
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1)
+    """Largest JSON request body the API reads; uploads are bounded by ``max_file_bytes``."""
+    max_feedback_comment_chars: int = Field(default=2000, ge=1)
 
     # Retrieval.
     default_k: int = Field(default=10, ge=1)
@@ -60,3 +63,11 @@ class Settings(BaseSettings):
     @property
     def registry_path(self) -> Path:
         return self.state_dir / "registry.sqlite3"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.state_dir / "feedback.sqlite3"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.state_dir / "uploads"
