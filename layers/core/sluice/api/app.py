@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from sluice import __version__
@@ -48,7 +49,13 @@ def create_app(container: Container | None = None) -> FastAPI:
 def _mount_web_page(app: FastAPI) -> None:
     index = STATIC_DIR / "index.html"
     if index.is_file():
-        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
+        # The page at "/" and its assets under /static, so unknown API routes stay JSON 404/405s.
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+        @app.get("/", include_in_schema=False)
+        def page() -> FileResponse:
+            return FileResponse(index, media_type="text/html")
+
         return
 
     @app.get("/", include_in_schema=False)
