@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import threading
@@ -86,7 +87,7 @@ class SqliteDocumentRegistry:
         status: DocumentStatus | None = None,
         limit: int = 100,
         cursor: str | None = None,
-    ) -> tuple[list[DocumentRecord], str | None]:
+    ) -> tuple[builtins.list[DocumentRecord], str | None]:
         sql = f"SELECT {', '.join(_COLUMNS)} FROM documents WHERE tenant = ? AND document_id > ?"
         params: list[object] = [tenant, cursor or ""]
         if status is not None:
@@ -106,7 +107,7 @@ class SqliteDocumentRegistry:
         with self._lock:
             self._db.close()
 
-    def _query(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+    def _query(self, sql: str, params: tuple[object, ...]) -> builtins.list[tuple[object, ...]]:
         with self._lock:
             try:
                 return self._db.execute(sql, params).fetchall()
