@@ -1,9 +1,11 @@
 import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 
 from sluice.adapters.aws.dynamodb_document_registry import DynamoDbDocumentRegistry, table_definition, version_key
-from sluice.domain.errors import InvalidRequestError, StaleVersionError
+from sluice.adapters.aws.retry import RetryPolicy
+from sluice.domain.errors import ConfigurationError, InvalidRequestError, StaleVersionError, ThrottledError
 from sluice.domain.models import DocumentStatus
 from sluice.domain.versions import is_older
 from tests.contract.registry_contract import RegistryContract, record
@@ -102,3 +104,21 @@ def test_a_cursor_cannot_cross_tenants():
 def test_a_forged_cursor_is_a_client_mistake():
     with pytest.raises(InvalidRequestError):
         make_registry().list("t", cursor="not-a-cursor!")
+
+
+def test_a_missing_table_is_a_configuration_error():
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    with pytest.raises(ConfigurationError, match="no-such-table"):
+        DynamoDbDocumentRegistry("no-such-table", client=client).get("d1")
+
+
+def test_throttled_writes_are_retried_then_reported():
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    stub = Stubber(client)
+    for _ in range(3):
+        stub.add_client_error("update_item", "ProvisionedThroughputExceededException", "slow down", 400)
+    pauses = []
+    reg = DynamoDbDocumentRegistry("documents", client=client, retry=RetryPolicy(attempts=3, sleep=pauses.append))
+    with stub, pytest.raises(ThrottledError, match="documents"):
+        reg.put(record(version="0A"))
+    assert len(pauses) == 2
