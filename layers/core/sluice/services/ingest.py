@@ -92,6 +92,8 @@ class IngestService:
         previous = self._registry.get(doc_id)
         if previous and is_older(version, previous.version):
             return DocumentOutcome(source, doc_id, "stale")
+        # An event without a version must not erase the newest version seen so far.
+        version = version or (previous.version if previous else "")
         info = self._blobs.stat(source)
         if info is None:
             return self.delete(source, version)
@@ -130,7 +132,7 @@ class IngestService:
         present = [info.source for info in self._blobs.list(prefix)]
         report = self.ingest_many(present, progress)
         keep = set(present)
-        folder = prefix.rstrip("/") + "/"
+        folder = prefix.rstrip("/") + "/" if prefix else ""
         for record in self._records():
             if record.status is DocumentStatus.DELETED or record.source in keep:
                 continue
@@ -149,8 +151,9 @@ class IngestService:
             return DocumentOutcome(source, doc_id, "missing")
         if is_older(version, previous.version):
             return DocumentOutcome(source, doc_id, "stale")
+        version = version or previous.version
         self._index.write([], chunk_ids(doc_id, 0, previous.chunk_count))
-        record = replace(previous, status=DocumentStatus.DELETED, chunk_count=0, version=version or previous.version,
+        record = replace(previous, status=DocumentStatus.DELETED, chunk_count=0, version=version,
                          error="", error_code="")
         self._put(record)
         return DocumentOutcome(source, doc_id, "deleted")
