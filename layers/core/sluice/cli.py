@@ -1,14 +1,16 @@
-"""The ``sluice`` command: ingest, search, ask, status, delete, reset."""
+"""The ``sluice`` command: ingest, search, ask, status, delete, reset, serve."""
 
 from __future__ import annotations
 
 import json
+import logging
+import logging.config
 import shutil
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +21,10 @@ from sluice.domain.filters import parse_filter
 from sluice.domain.models import DocumentOutcome, DocumentStatus, IngestReport, SearchMode
 from sluice.settings import Settings
 
+if TYPE_CHECKING:
+    from sluice.watcher import FolderWatcher
+
+log = logging.getLogger("sluice.cli")
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Grounded search and answers over your documents.")
 
 StateOpt = Annotated[Path | None, typer.Option("--state", help="State folder (default .sluice or SLUICE_STATE_DIR).")]
@@ -178,6 +184,100 @@ def reset(
         show.info(f"Removed {folder}" if existed else "Nothing to remove")
 
 
+@app.command()
+def serve(
+    state: StateOpt = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    watch: Annotated[
+        Path | None, typer.Option("--watch", help="A folder to ingest now and keep in step while serving.")
+    ] = None,
+    json_logs: Annotated[bool, typer.Option("--json-logs", help="Log one JSON object per line.")] = False,
+) -> None:
+    """Serve the API and the web page; with --watch, ingest a folder and follow its changes."""
+    import uvicorn
+
+    from sluice.api.app import create_app
+
+    if watch is not None and not watch.is_dir():
+        show.error(f"--watch {watch} is not a folder; give a folder of documents")
+        raise typer.Exit(2)
+    log_config = _log_config(json_logs)
+    if json_logs:  # from the start, so nothing but JSON reaches the terminal
+        logging.config.dictConfig(log_config)
+    say = (lambda message: log.info(message)) if json_logs else show.info
+    with _container(state) as c:
+        say("Loading the embedding model and the index…")
+        c.embedder.embed_query("warm up")  # load the model now, not on the first question
+        c.ingest.recover()
+        api = create_app(c)
+        watcher = _start_watcher(c, watch, api.state.wiring.source_locks.hold, json_logs) if watch else None
+        shown = "localhost" if host in ("127.0.0.1", "::1") else host
+        say(f"Sluice is serving on http://{shown}:{port} (Ctrl-C to stop)")
+        try:
+            uvicorn.run(api, host=host, port=port, log_config=log_config, access_log=not json_logs)
+        finally:
+            if watcher is not None:
+                watcher.stop()
+
+
+def _start_watcher(c: Container, folder: Path, hold: Any, quiet: bool) -> FolderWatcher:
+    """Sync ``folder`` with a progress bar and a summary, then follow its changes, on a background thread."""
+    from sluice.watcher import FolderWatcher
+
+    screen = ExitStack()
+    progress = screen.enter_context(show.ingest_progress(quiet=quiet))
+    progress.add(sum(1 for _ in c.blobs.list(str(folder.resolve()))))
+    where = show.display_source(str(folder.resolve()))
+
+    def synced(report: IngestReport) -> None:
+        screen.close()
+        if quiet:
+            log.info("folder synced", extra={"folder": where, **{k: v for k, v in show.ingest_json(report).items()
+                                                                   if k != "documents"}})
+            return
+        show.ingest_summary(report)
+        show.info(f"Watching {where} for changes")
+
+    def changed(outcome: DocumentOutcome) -> None:
+        style = {"failed": "red", "indexed": "green", "deleted": "yellow"}.get(outcome.outcome, "dim")
+        reason = f": {outcome.reason}" if outcome.reason else ""
+        show.info(f"[{style}]{outcome.outcome:>9}[/] {show.display_source(outcome.source)}{reason}")
+
+    watcher = FolderWatcher(c.ingest, folder, ignore=[c.settings.state_dir], progress=progress.advance,
+                            on_synced=synced, on_outcome=None if quiet else changed, hold=hold)
+    watcher.start()
+    return watcher
+
+
+def _log_config(json_logs: bool) -> dict[str, Any]:
+    """uvicorn's logging, plus the project's loggers; one JSON object per line with ``json_logs``."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = json.loads(json.dumps(LOGGING_CONFIG))
+    # In the terminal the watcher's changes are printed as they happen; JSON logs carry them instead.
+    level = "INFO" if json_logs else "WARNING"
+    config["loggers"]["sluice"] = {"handlers": ["default"], "level": level, "propagate": False}
+    if json_logs:
+        fmt = {"()": "sluice.cli.JsonLogFormatter"}
+        config["formatters"] = {"default": fmt, "access": fmt}
+    return config
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message and the record's structured keys."""
+
+    _PLAIN = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "color_message"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {"time": round(record.created, 3), "level": record.levelname, "logger": record.name,
+                                "message": record.getMessage()}
+        data.update({k: v for k, v in vars(record).items() if k not in self._PLAIN})
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
 def _filter(raw: str | None) -> Any:
     if not raw:
         return None
@@ -206,6 +306,29 @@ def _all_records(c: Container) -> Iterator[Any]:
         yield from page
         if cursor is None:
             return
+
+
+@app.command("eval")
+def eval_(
+    dataset: Annotated[Path, typer.Argument(help="A BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv.")],
+    mode: Annotated[str, typer.Option("--mode", help="hybrid, vector, keyword or all.")] = "all",
+    split: Annotated[str, typer.Option("--split", help="Which qrels/<split>.tsv to use.")] = "test",
+    limit: Annotated[int | None, typer.Option("--limit", help="Evaluate N queries, picked at even steps.")] = None,
+    corpus_limit: Annotated[
+        int | None, typer.Option("--corpus-limit", help="Ingest only the judged documents plus N others.")
+    ] = None,
+    answer_limit: Annotated[int, typer.Option("--answer-limit", help="Questions to answer (answers.jsonl).")] = 500,
+    as_json: JsonOpt = False,
+    report: Annotated[Path | None, typer.Option("--report", help="Write report.md and PNG charts here.")] = None,
+    state: Annotated[
+        Path | None, typer.Option("--state", help="State folder (default ~/.cache/sluice/eval/<dataset>-<config>).")
+    ] = None,
+) -> None:
+    """Measure retrieval (nDCG@10, recall, MRR, latency) and answer quality on a BEIR dataset."""
+    from sluice.evaluation.cli import run_eval
+
+    run_eval(dataset, mode=mode, split=split, limit=limit, corpus_limit=corpus_limit, answer_limit=answer_limit,
+             as_json=as_json, report=report, state=state)
 
 
 def main() -> None:
