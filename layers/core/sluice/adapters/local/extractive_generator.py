@@ -17,6 +17,12 @@ from sluice.domain.models import Answer, Citation, Hit
 from sluice.ports import Embedder
 
 NO_ANSWER = "The documents do not answer this question."
+OVERLAP_WEIGHT = 0.15
+"""Bonus for the share of the question's keywords a sentence (with its heading) contains."""
+RANK_PENALTY = 0.03
+"""Per place in the retrieval ranking: the passage retrieval trusted most is preferred."""
+EXTRA_SENTENCE_MARGIN = 0.06
+"""A second or third sentence joins the answer only when it scores this close to the best."""
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9\"'(\[])")
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
@@ -80,25 +86,28 @@ class ExtractiveGenerator:
 
     def _choose(self, question: str, hits: Sequence[Hit]) -> list[_Candidate]:
         pieces = [
-            (rank, pos, sentence)
+            (rank, pos, context, sentence)
             for rank, hit in enumerate(hits)
-            for pos, sentence in enumerate(split_sentences(hit.chunk.text))
+            for pos, (context, sentence) in enumerate(sentences_in_context(hit.chunk.text, hit.chunk.heading_path))
         ][: self._max_candidates]
         if not pieces:
             return []
-        vectors = self._embedder.embed_documents([s for _, _, s in pieces])
+        # A sentence is embedded with its heading ("Meander: A loop in a river's course.") so that
+        # definitions and list items that never repeat their subject can still be found.
+        vectors = self._embedder.embed_documents([f"{c}: {s}" if c else s for _, _, c, s in pieces])
         query = self._embedder.embed_query(question)
         terms = _terms(question)
         scored = []
-        for (rank, pos, text), vec in zip(pieces, vectors):
+        for (rank, pos, context, text), vec in zip(pieces, vectors):
             similarity = sum(a * b for a, b in zip(query, vec))
-            overlap = len(terms & _terms(text)) / len(terms) if terms else 0.0
-            scored.append(_Candidate(rank, pos, text, similarity + 0.15 * overlap - 0.01 * rank, similarity))
+            overlap = len(terms & _terms(f"{context} {text}")) / len(terms) if terms else 0.0
+            score = similarity + OVERLAP_WEIGHT * overlap - RANK_PENALTY * rank
+            scored.append(_Candidate(rank, pos, text, score, similarity))
         scored.sort(key=lambda c: -c.score)
         best = scored[0]
         if best.similarity < self._min_similarity:
             return []
-        floor = max(best.score - 0.08, self._min_similarity)
+        floor = max(best.score - EXTRA_SENTENCE_MARGIN, self._min_similarity)
         return [c for c in scored[: self._max_sentences] if c.score >= floor]
 
 
@@ -111,13 +120,23 @@ def _with_marker(sentence: str, marker: int) -> str:
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of a passage, never across lines (headings, table rows); fragments dropped."""
-    sentences: list[str] = []
+    return [sentence for _, sentence in sentences_in_context(text)]
+
+
+def sentences_in_context(text: str, heading_path: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """(heading, sentence) pairs: the heading is the latest short line without a full stop."""
+    context = heading_path[-1] if heading_path else ""
+    pairs: list[tuple[str, str]] = []
     for line in text.splitlines():
-        for sentence in _SENTENCE_END.split(" ".join(line.split())):
+        line = " ".join(line.split())
+        if line and len(line.split()) <= 8 and line[-1] not in ".!?:;" and ";" not in line:
+            context = line
+            continue
+        for sentence in _SENTENCE_END.split(line):
             sentence = sentence.strip()
             if len(sentence) >= 12 and len(sentence.split()) >= 4:
-                sentences.append(sentence)
-    return sentences
+                pairs.append((context, sentence))
+    return pairs
 
 
 def _terms(text: str) -> set[str]:
