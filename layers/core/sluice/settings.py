@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     default_k: int = Field(default=10, ge=1)
     candidate_depth: int = Field(default=100, ge=1)
     rrf_k: int = Field(default=60, ge=1)
+    fusion: Literal["rrf", "minmax", "zscore"] = "rrf"
+    """How hybrid search merges keyword and vector rankings: reciprocal rank, or normalised scores."""
+    fusion_vector_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    """Weight of the vector ranking in a normalised-score fusion (the keyword ranking gets the rest)."""
 
     # Answering.
     generator: Literal["extractive", "openai", "bedrock"] = "extractive"
@@ -55,6 +59,26 @@ class Settings(BaseSettings):
     openai_model: str = "llama3.1"
     openai_api_key: SecretStr = SecretStr("")
     openai_timeout_s: float = 60.0
+
+    # AWS (backend "aws"): names of the deployed resources, set by template.yaml.
+    documents_bucket: str = ""
+    documents_prefix: str = ""
+    registry_table: str = ""
+    aws_region: str = ""
+    """Region for OpenSearch request signing; empty means the SDK's default (``AWS_REGION`` on Lambda)."""
+    opensearch_endpoint: str = ""
+    opensearch_service: Literal["es", "aoss"] = "es"
+    """``es`` for a managed domain, ``aoss`` for an OpenSearch Serverless collection."""
+    opensearch_index: str = "sluice-chunks"
+    bedrock_embedding_model: str = "amazon.titan-embed-text-v2:0"
+    embedding_dimensions: Literal[256, 512, 1024] = 1024
+    embedding_concurrency: int = Field(default=4, ge=1, le=64)
+    bedrock_generation_model: str = "amazon.nova-lite-v1:0"
+    generation_max_tokens: int = Field(default=1024, ge=1, le=8192)
+    auth_disabled: bool = False
+    """Dev stages only: no authorizer, every caller is ``tenant``. The template allows it only for Stage=dev."""
+    tenant_claims: tuple[str, ...] = ("custom:tenant", "tenant", "sub")
+    """JWT claims tried in order for the caller's tenant (behind the HTTP API's JWT authorizer)."""
 
     @property
     def index_dir(self) -> Path:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sluice.domain.errors import InvalidRequestError, LimitExceededError
 from sluice.domain.filters import Filter
-from sluice.domain.fusion import reciprocal_rank_fusion
+from sluice.domain.fusion import normalized_score_fusion, reciprocal_rank_fusion
 from sluice.domain.models import Answer, Hit, SearchMode, SearchResult
 from sluice.ports import Embedder, Generator, VectorIndex
 
@@ -21,6 +21,9 @@ class QueryLimits:
     max_query_chars: int = 2000
     candidate_depth: int = 100
     rrf_k: int = 60
+    fusion: str = "rrf"
+    """``rrf`` (reciprocal rank), or ``minmax`` / ``zscore`` (normalised score combination)."""
+    fusion_vector_weight: float = 0.5
     answer_k: int = 5
 
 
@@ -110,9 +113,16 @@ class QueryService:
         if mode is SearchMode.VECTOR:
             return vector
         mark = time.perf_counter()
-        fused = reciprocal_rank_fusion([keyword, vector], k, rrf_k=self._limits.rrf_k)
+        fused = self._fuse(keyword, vector, k)
         timings["fuse_ms"] = _ms(mark)
         return fused
+
+    def _fuse(self, keyword: list[Hit], vector: list[Hit], k: int) -> list[Hit]:
+        limits = self._limits
+        if limits.fusion == "rrf":
+            return reciprocal_rank_fusion([keyword, vector], k, rrf_k=limits.rrf_k)
+        weights = [1.0 - limits.fusion_vector_weight, limits.fusion_vector_weight]
+        return normalized_score_fusion([keyword, vector], k, method=limits.fusion, weights=weights)
 
     def _check_query(self, text: str, name: str) -> str:
         text = (text or "").strip()
