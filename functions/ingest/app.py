@@ -26,17 +26,19 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
-    for change in object_changes(record.body, prefix=container.settings.documents_prefix):
+    settings = container.settings
+    for change in object_changes(record.body, prefix=settings.documents_prefix, tenancy=settings.tenancy):
         record_ingest(apply(change))
 
 
 def apply(change: ObjectChange) -> DocumentOutcome:
-    logger.append_keys(source=change.source, event_name=change.event_name, sequencer=change.version)
+    logger.append_keys(source=change.source, tenant=change.tenant, event_name=change.event_name,
+                       sequencer=change.version)
     service = container.ingest
     try:
         if change.action == "delete":
-            return service.delete(change.source, change.version)
-        return service.ingest(change.source, change.version)
+            return service.delete(change.source, change.version, tenant=change.tenant)
+        return service.ingest(change.source, change.version, tenant=change.tenant)
     except StaleVersionError:
         # A newer event for this key was written first (by a concurrent invocation): nothing to do.
         return DocumentOutcome(change.source, "", "stale")

@@ -2,8 +2,11 @@
 
 The caller's tenant comes from the JWT the HTTP API's authorizer verified
 (``requestContext.authorizer.jwt.claims``; Mangum keeps the event in
-``request.scope["aws.event"]``), never from the request. With auth disabled
-(a dev stage only) every caller is ``settings.tenant``.
+``request.scope["aws.event"]``), never from the request, when the stack is
+multi-tenant (``settings.multi_tenant``). Otherwise every caller is
+``settings.tenant``, the tenant the ingest function files every document
+under (the JWT then only authenticates); so is every caller with auth
+disabled (a dev stage only).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ app = create_app(container)
 
 def jwt_tenant(request: Request) -> str:
     settings = container.settings
-    if settings.auth_disabled:
+    if settings.auth_disabled or not settings.multi_tenant:
         return settings.tenant
     found = tenant_from_claims(request.scope.get("aws.event") or {}, settings.tenant_claims)
     if found is None:

@@ -1,9 +1,10 @@
 """The query Lambda: API Gateway HTTP API (payload 2.0) events through Mangum into the FastAPI app.
 
-The caller's tenant must come from the JWT claims the authorizer verified,
-never from the request. The handler module is imported fresh per test, so its
-container reads the test's environment; fakes go in through the container's
-overrides.
+In a multi-tenant stack the caller's tenant must come from the JWT claims the
+authorizer verified, never from the request; in a single-tenant stack every
+caller is the stack's tenant, the one the ingest function files documents
+under. The handler module is imported fresh per test, so its container reads
+the test's environment; fakes go in through the container's overrides.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def chunk(tenant: str, source: str, text: str) -> IndexedChunk:
 @pytest.fixture
 def load_handler(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., ModuleType]:
     def load(**settings: str) -> ModuleType:
+        settings = {"multi_tenant": "true", **settings}
         env = {"SLUICE_STATE_DIR": str(tmp_path), "POWERTOOLS_TRACE_DISABLED": "true",
                **{f"SLUICE_{k.upper()}": v for k, v in settings.items()}}
         for name, value in env.items():
@@ -134,6 +136,15 @@ def test_with_auth_disabled_every_caller_is_the_configured_tenant(load_handler: 
     del evt["requestContext"]["authorizer"]
     assert sources(call(module, evt)[1]) == {"globex/locks.md"}
     assert sources(call(module, event())[1]) == {"globex/locks.md"}
+
+
+def test_in_a_single_tenant_stack_every_caller_is_the_stack_tenant(load_handler: Callable[..., ModuleType]) -> None:
+    module = load_handler(multi_tenant="false", tenant="acme")
+    assert sources(call(module, event())[1]) == {"acme/locks.md"}
+    assert sources(call(module, event(custom_tenant="globex"))[1]) == {"acme/locks.md"}
+    evt = event()
+    del evt["requestContext"]["authorizer"]["jwt"]["claims"]["custom:tenant"]
+    assert sources(call(module, evt)[1]) == {"acme/locks.md"}
 
 
 def test_answers_and_feedback_are_emitted_as_metrics_on_aws(

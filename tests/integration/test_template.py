@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,6 +18,8 @@ import pytest
 import yaml
 
 from sluice.adapters.aws.dynamodb_document_registry import table_definition
+from sluice.adapters.aws.dynamodb_feedback_store import TTL_ATTRIBUTE
+from sluice.adapters.aws.dynamodb_feedback_store import table_definition as feedback_table_definition
 
 ROOT = Path(__file__).parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -65,6 +68,35 @@ def test_registry_table_is_the_one_the_adapter_expects(template: dict[str, Any])
         assert declared[key] == expected[key], key
     assert declared["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert declared["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_feedback_table_is_the_one_the_adapter_expects_with_ttl(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    declared = resources["FeedbackTable"]["Properties"]
+    expected = feedback_table_definition("ignored")
+    for key in ("KeySchema", "AttributeDefinitions", "BillingMode"):
+        assert declared[key] == expected[key], key
+    assert declared["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+    assert declared["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    statements = resources["QueryFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert any(s["Resource"] == {"Fn::GetAtt": "FeedbackTable.Arn"} for s in statements)
+    env = resources["QueryFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["SLUICE_FEEDBACK_TABLE"] == {"Ref": "FeedbackTable"}
+
+
+def test_only_the_ingest_function_carries_the_parsers_layer(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    assert template["Globals"]["Function"]["Layers"] == [{"Ref": "CoreLayer"}]
+    assert resources["IngestFunction"]["Properties"]["Layers"] == [{"Ref": "ParsersLayer"}]
+    assert "Layers" not in resources["QueryFunction"]["Properties"]
+    core, parsers = (requirements(ROOT / f"layers/{name}/requirements.txt") for name in ("core", "parsers"))
+    assert parsers == {"pypdfium2", "python-docx", "selectolax"}
+    assert not core & parsers
+
+
+def requirements(path: Path) -> set[str]:
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return {re.split(r"[<>=\[ ]", line)[0] for line in lines if line and not line.startswith("#")}
 
 
 def test_dashboard_body_is_infra_dashboard_json(template: dict[str, Any]) -> None:

@@ -112,3 +112,33 @@ def test_tenant_comes_from_the_first_present_claim() -> None:
     assert tenant_from_claims(event, ("custom:tenant", "tenant", "sub")) == "7d2f0c1e-9a8b-4c3d-8e7f-6a5b4c3d2e1f"
     del event["requestContext"]["authorizer"]
     assert tenant_from_claims(event, ("custom:tenant", "tenant", "sub")) is None
+
+
+def test_each_change_carries_the_tenant_of_its_key_in_a_multi_tenant_stack() -> None:
+    from sluice.domain.tenancy import Tenancy
+    from sluice.events import change_of
+
+    def record(key: str) -> dict[str, object]:
+        return {"eventName": "ObjectCreated:Put", "s3": {"object": {"key": key, "sequencer": "0A"}}}
+
+    multi = Tenancy("default", multi=True)
+    assert change_of(record("tenants/acme/q1+report.pdf"), tenancy=multi).tenant == "acme"  # type: ignore[union-attr]
+    sidecar = change_of(record("tenants/acme/a.pdf.metadata.json"), tenancy=multi)
+    assert sidecar is not None and (sidecar.source, sidecar.tenant) == ("tenants/acme/a.pdf", "acme")
+    for outside in ("loose.pdf", "tenants/acme", "tenants//a.pdf", "tenantsacme/a.pdf"):
+        assert change_of(record(outside), tenancy=multi) is None, outside
+    single = change_of(record("tenants/acme/a.pdf"), tenancy=Tenancy("default"))
+    assert single is not None and single.tenant == "default"
+
+
+def test_uploads_go_under_the_callers_prefix_only_in_a_multi_tenant_stack() -> None:
+    from sluice.domain.errors import InvalidRequestError
+    from sluice.domain.tenancy import Tenancy
+
+    multi, single = Tenancy("default", multi=True), Tenancy("default")
+    assert multi.upload_source("acme", "a.pdf") == "tenants/acme/uploads/a.pdf"
+    assert multi.tenant_of(multi.upload_source("acme", "a.pdf")) == "acme"
+    assert multi.is_upload("tenants/acme/uploads/a.pdf", "acme") and not multi.is_upload("tenants/acme/a.pdf", "acme")
+    assert single.upload_source("acme", "a.pdf") == "uploads/a.pdf" and single.tenant_of("x/y.pdf") == "default"
+    with pytest.raises(InvalidRequestError):
+        multi.upload_source("a/b", "a.pdf")

@@ -17,6 +17,7 @@ from sluice.ports import BlobSource, DocumentRegistry, Embedder, FeedbackStore, 
 from sluice.services.embedding_text import CONTEXT_TOKEN_BUDGET, make_embed_text
 from sluice.services.ingest import IngestLimits, IngestService, TextPipeline
 from sluice.services.query import QueryLimits, QueryService
+from sluice.services.uploads import DocumentUploads
 from sluice.settings import Settings
 
 
@@ -120,10 +121,14 @@ class Container:
         store: FeedbackStore
         if "feedback" in self.overrides:
             store = self.overrides["feedback"]
+        elif self._on_aws:
+            from sluice.adapters.aws.dynamodb_feedback_store import DynamoDbFeedbackStore
+
+            s = self.settings
+            store = DynamoDbFeedbackStore(s.feedback_table, answer_ttl_s=s.served_answer_ttl_days * 86400)
         else:
             from sluice.adapters.local.sqlite_feedback_store import SqliteFeedbackStore
 
-            # On Lambda this lives in the container's /tmp (state_dir): see docs/deploy.md.
             store = SqliteFeedbackStore(self.settings.feedback_path)
         if self._on_aws:
             from sluice.observability import MeteredFeedbackStore
@@ -143,6 +148,14 @@ class Container:
             tenant=s.tenant,
             limits=IngestLimits(max_file_bytes=s.max_file_bytes, max_sidecar_bytes=s.max_sidecar_bytes),
         )
+
+    @cached_property
+    def uploads(self) -> DocumentUploads:
+        """Inline locally; on AWS deferred to the S3 event, because only the ingest function carries parsers."""
+        s = self.settings
+        return DocumentUploads(blobs=self.blobs, registry=self.registry, ingest=self.ingest, tenancy=s.tenancy,
+                               inline=not self._on_aws,
+                               local_upload_root="" if self._on_aws else s.upload_dir.resolve().as_posix())
 
     @cached_property
     def query(self) -> QueryService:

@@ -13,7 +13,9 @@ S3 ``sequencer``, which orders events of one key). Rules:
   version is left;
 - a sidecar ``x.pdf.metadata.json`` (created or removed) re-ingests ``x.pdf``.
   Sequencers order events of one key only, so a sidecar's is not the
-  document's: the change carries no version (never stale).
+  document's: the change carries no version (never stale);
+- each change carries its document's tenant (``sluice.domain.tenancy``); in
+  multi-tenant mode a key outside ``tenants/<tenant>/`` changes nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote_plus
+
+from sluice.domain.tenancy import Tenancy
 
 SIDECAR_SUFFIX = ".metadata.json"
 TEST_EVENT = "s3:TestEvent"
@@ -44,9 +48,13 @@ class ObjectChange:
     key: str
     """The decoded key the event was about."""
     event_name: str
+    tenant: str = ""
+    """The document's tenant; empty when no ``Tenancy`` was given (the ingest service's own tenant)."""
 
 
-def object_changes(body: str | Mapping[str, Any], *, prefix: str = "") -> list[ObjectChange]:
+def object_changes(
+    body: str | Mapping[str, Any], *, prefix: str = "", tenancy: Tenancy | None = None
+) -> list[ObjectChange]:
     """The changes an SQS message body (an S3 event notification) carries, in order."""
     notification = _json(body)
     if notification.get("Event") == TEST_EVENT:
@@ -54,11 +62,13 @@ def object_changes(body: str | Mapping[str, Any], *, prefix: str = "") -> list[O
     records = notification.get("Records")
     if not isinstance(records, list):
         raise UnrecognisedEventError("the message is not an S3 event notification: it has no Records list")
-    changes = (change_of(record, prefix=prefix) for record in records)
+    changes = (change_of(record, prefix=prefix, tenancy=tenancy) for record in records)
     return [change for change in changes if change is not None]
 
 
-def change_of(record: Mapping[str, Any], *, prefix: str = "") -> ObjectChange | None:
+def change_of(
+    record: Mapping[str, Any], *, prefix: str = "", tenancy: Tenancy | None = None
+) -> ObjectChange | None:
     """The change of one S3 record; ``None`` for events that change nothing Sluice keeps."""
     try:
         name = str(record["eventName"])
@@ -68,11 +78,12 @@ def change_of(record: Mapping[str, Any], *, prefix: str = "") -> ObjectChange | 
         raise UnrecognisedEventError(f"an S3 record lacks eventName or s3.object.key: {exc}") from exc
     source = source_of(key, prefix)
     action = _action(name, obj)
-    if source is None or action is None:
+    tenant = tenancy.tenant_of(source) if tenancy and source else ""
+    if source is None or action is None or tenant is None:
         return None
     if is_sidecar(key):
-        return ObjectChange("ingest", source, "", key, name)
-    return ObjectChange(action, source, str(obj.get("sequencer", "")), key, name)
+        return ObjectChange("ingest", source, "", key, name, tenant)
+    return ObjectChange(action, source, str(obj.get("sequencer", "")), key, name, tenant)
 
 
 def decode_key(key: str) -> str:

@@ -18,6 +18,7 @@ from sluice.bootstrap import Container
 from sluice.ports import BlobSource, DocumentRegistry, FeedbackStore
 from sluice.services.ingest import IngestService
 from sluice.services.query import QueryService
+from sluice.services.uploads import DocumentUploads
 from sluice.settings import Settings
 
 
@@ -81,6 +82,10 @@ def ingest_service(request: Request) -> IngestService:
     return wiring(request).get("ingest")  # type: ignore[no-any-return]
 
 
+def uploads(request: Request) -> DocumentUploads:
+    return wiring(request).get("uploads")  # type: ignore[no-any-return]
+
+
 def registry(request: Request) -> DocumentRegistry:
     return wiring(request).get("registry")  # type: ignore[no-any-return]
 
@@ -103,6 +108,7 @@ SettingsDep = Annotated[Settings, Depends(settings)]
 WiringDep = Annotated[Wiring, Depends(wiring)]
 QueryDep = Annotated[QueryService, Depends(query_service)]
 IngestDep = Annotated[IngestService, Depends(ingest_service)]
+UploadsDep = Annotated[DocumentUploads, Depends(uploads)]
 RegistryDep = Annotated[DocumentRegistry, Depends(registry)]
 BlobsDep = Annotated[BlobSource, Depends(blobs)]
 FeedbackDep = Annotated[FeedbackStore, Depends(feedback_store)]

@@ -85,10 +85,19 @@ class IngestService:
         self._limits = limits
         self.embedding_calls = 0
 
-    def ingest(self, source: str, version: str = "") -> DocumentOutcome:
-        """Bring one source up to date; ``DocumentError``s end as a failed record."""
+    @property
+    def tenant(self) -> str:
+        """The tenant of calls that name none."""
+        return self._tenant
+
+    def ingest(self, source: str, version: str = "", *, tenant: str | None = None) -> DocumentOutcome:
+        """Bring one source of ``tenant`` (default: the configured one) up to date.
+
+        ``DocumentError``s end as a failed record.
+        """
         started = time.perf_counter()
-        doc_id = document_id(self._tenant, source)
+        tenant = tenant or self._tenant
+        doc_id = document_id(tenant, source)
         previous = self._registry.get(doc_id)
         if previous and is_older(version, previous.version):
             return DocumentOutcome(source, doc_id, "stale")
@@ -96,15 +105,15 @@ class IngestService:
         version = version or (previous.version if previous else "")
         info = self._blobs.stat(source)
         if info is None:
-            return self.delete(source, version)
+            return self.delete(source, version, tenant=tenant)
         if info.size > self._limits.max_file_bytes:
             error = DocumentTooLargeError(_too_large(info.size, self._limits.max_file_bytes))
-            return self._fail(doc_id, source, version, previous, error, started)
+            return self._fail(tenant, doc_id, source, version, previous, error, started)
         try:
             blob = self._blobs.read(source)
         except NotFoundError:
-            return self.delete(source, version)
-        return self._ingest_blob(doc_id, blob, version, previous, started)
+            return self.delete(source, version, tenant=tenant)
+        return self._ingest_blob(tenant, doc_id, blob, version, previous, started)
 
     def ingest_many(self, sources: Iterable[str], progress: Progress | None = None) -> IngestReport:
         """Ingest each source; one failure never stops the others."""
@@ -143,9 +152,9 @@ class IngestService:
                     progress(outcome)
         return report
 
-    def delete(self, source: str, version: str = "") -> DocumentOutcome:
-        """Remove every chunk of a source; deleting an unknown source is a no-op."""
-        doc_id = document_id(self._tenant, source)
+    def delete(self, source: str, version: str = "", *, tenant: str | None = None) -> DocumentOutcome:
+        """Remove every chunk of a source of ``tenant`` (default: the configured one); unknown is a no-op."""
+        doc_id = document_id(tenant or self._tenant, source)
         previous = self._registry.get(doc_id)
         if previous is None or previous.status is DocumentStatus.DELETED:
             return DocumentOutcome(source, doc_id, "missing")
@@ -164,21 +173,21 @@ class IngestService:
         return self.ingest_many(pending)
 
     def _ingest_blob(
-        self, doc_id: str, blob: Blob, version: str, previous: DocumentRecord | None, started: float
+        self, tenant: str, doc_id: str, blob: Blob, version: str, previous: DocumentRecord | None, started: float
     ) -> DocumentOutcome:
         sha = sha256_bytes(blob.data)
         meta_sha = sha256_bytes(blob.sidecar) if blob.sidecar is not None else ""
         if _unchanged(previous, sha, meta_sha):
             return DocumentOutcome(blob.source, doc_id, "unchanged", chunks=previous.chunk_count if previous else 0)
         record = DocumentRecord(
-            document_id=doc_id, tenant=self._tenant, source=blob.source, status=DocumentStatus.PENDING,
+            document_id=doc_id, tenant=tenant, source=blob.source, status=DocumentStatus.PENDING,
             version=version, sha256=sha, metadata_sha256=meta_sha, size=len(blob.data),
             chunk_count=previous.chunk_count if previous else 0,
         )
         try:
             return self._index_blob(record, blob, started)
         except DocumentError as exc:
-            return self._fail(doc_id, blob.source, version, previous, exc, started, record)
+            return self._fail(tenant, doc_id, blob.source, version, previous, exc, started, record)
 
     def _index_blob(self, record: DocumentRecord, blob: Blob, started: float) -> DocumentOutcome:
         timings: dict[str, float] = {}
@@ -230,6 +239,7 @@ class IngestService:
 
     def _fail(
         self,
+        tenant: str,
         doc_id: str,
         source: str,
         version: str,
@@ -241,7 +251,7 @@ class IngestService:
         stale_count = max(previous.chunk_count if previous else 0, record.chunk_count if record else 0)
         if stale_count:
             self._index.write([], chunk_ids(doc_id, 0, stale_count))
-        failed = record or DocumentRecord(document_id=doc_id, tenant=self._tenant, source=source,
+        failed = record or DocumentRecord(document_id=doc_id, tenant=tenant, source=source,
                                           status=DocumentStatus.FAILED, version=version)
         failed = replace(failed, status=DocumentStatus.FAILED, chunk_count=0, error=error.reason,
                          error_code=error.code)

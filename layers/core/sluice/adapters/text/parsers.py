@@ -1,33 +1,38 @@
-"""Which parser reads which file: chosen by the file's extension."""
+"""Which parser reads which file: chosen by the file's extension.
+
+Parsers are imported on first use: the PDF, Word and HTML ones need pypdfium2,
+python-docx (lxml) and selectolax, which only the ingest side carries (on AWS
+they are the ParsersLayer of the ingest function), while the API checks an
+upload's name with ``is_supported`` without any of them.
+"""
 
 from __future__ import annotations
 
+import importlib
 import posixpath
+from functools import cache
+from typing import Any
 
 from sluice.adapters.text.decoding import source_name
-from sluice.adapters.text.docx import DocxParser
-from sluice.adapters.text.html import HtmlParser
-from sluice.adapters.text.markdown import MarkdownParser
-from sluice.adapters.text.pdf import PdfParser
-from sluice.adapters.text.plaintext import PlainTextParser
 from sluice.adapters.text.sidecar import is_sidecar
-from sluice.adapters.text.tabular import CsvParser, JsonParser
 from sluice.domain.errors import UnsupportedDocumentError
 from sluice.ports import Parser
 
-_PARSERS: dict[str, Parser] = {
-    ".pdf": PdfParser(),
-    ".docx": DocxParser(),
-    ".html": HtmlParser(),
-    ".htm": HtmlParser(),
-    ".md": MarkdownParser(),
-    ".markdown": MarkdownParser(),
-    ".txt": PlainTextParser(),
-    ".text": PlainTextParser(),
-    ".csv": CsvParser(),
-    ".json": JsonParser(),
-    ".jsonl": JsonParser(lines=True),
+_TEXT = "sluice.adapters.text."
+_PARSERS: dict[str, tuple[str, str, tuple[tuple[str, Any], ...]]] = {
+    ".pdf": ("pdf", "PdfParser", ()),
+    ".docx": ("docx", "DocxParser", ()),
+    ".html": ("html", "HtmlParser", ()),
+    ".htm": ("html", "HtmlParser", ()),
+    ".md": ("markdown", "MarkdownParser", ()),
+    ".markdown": ("markdown", "MarkdownParser", ()),
+    ".txt": ("plaintext", "PlainTextParser", ()),
+    ".text": ("plaintext", "PlainTextParser", ()),
+    ".csv": ("tabular", "CsvParser", ()),
+    ".json": ("tabular", "JsonParser", ()),
+    ".jsonl": ("tabular", "JsonParser", (("lines", True),)),
 }
+"""Extension -> (module under sluice.adapters.text, class, constructor keywords)."""
 
 SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(_PARSERS)
 
@@ -49,11 +54,18 @@ def parser_for(source: str) -> Parser:
             f"{source_name(source)} is a metadata sidecar, not a document; "
             "it is read together with the document it is named after",
         )
-    parser = _PARSERS.get(extension(source))
-    if parser is None:
-        found = extension(source) or "no extension"
+    ext = extension(source)
+    if ext not in _PARSERS:
+        found = ext or "no extension"
         raise UnsupportedDocumentError(
             f"Sluice cannot read this type of file ({found}); convert it to one of "
             f"{', '.join(SUPPORTED_EXTENSIONS)} and upload it again",
         )
+    return _parser(ext)
+
+
+@cache
+def _parser(ext: str) -> Parser:
+    module, name, options = _PARSERS[ext]
+    parser: Parser = getattr(importlib.import_module(_TEXT + module), name)(**dict(options))
     return parser

@@ -8,16 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
 
-from sluice.api.dependencies import BlobsDep, IngestDep, RegistryDep, SettingsDep, Tenant, WiringDep
+from sluice.api.dependencies import RegistryDep, SettingsDep, Tenant, UploadsDep, WiringDep
 from sluice.api.errors import RequestTooLargeError, error_responses
 from sluice.api.schemas import MAX_ID_CHARS, DeleteResponse, DocumentList, DocumentOut, UploadResponse
 from sluice.domain.errors import EmptyDocumentError, InvalidRequestError, NotFoundError, UnsupportedDocumentError
 from sluice.domain.models import DocumentRecord, DocumentStatus
 from sluice.ports import DocumentRegistry
-from sluice.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["documents"])
-UPLOAD_PREFIX = "uploads/"
 MAX_CURSOR_CHARS = 256
 DocumentId = Annotated[str, PathParam(max_length=MAX_ID_CHARS, description="The document id.")]
 
@@ -45,19 +43,23 @@ def get_document(document_id: DocumentId, tenant: Tenant, registry: RegistryDep)
     "/documents",
     status_code=201,
     response_model=UploadResponse,
-    responses=error_responses(400, 413, 415, 422, 503),
+    responses={202: {"model": UploadResponse, "description": "Stored; it is ingested shortly (status pending)."},
+               **error_responses(400, 413, 415, 422, 503)},
 )
 def upload_document(
     file: Annotated[UploadFile, File(description="The document; its name's extension says how to read it.")],
+    tenant: Tenant,
     request: Request,
     response: Response,
     wiring: WiringDep,
     settings: SettingsDep,
-    registry: RegistryDep,
-    blobs: BlobsDep,
-    ingest: IngestDep,
+    uploads: UploadsDep,
 ) -> UploadResponse:
-    """Store a file in the uploads folder and ingest it now; the body says whether that worked and why not."""
+    """Store a file and ingest it.
+
+    Locally it is ingested before the answer (201, with its final status and why it failed). On AWS it is stored
+    in the documents bucket and ingested by its S3 event (202, status pending): poll the status URL.
+    """
     name = _checked_name(file.filename)
     data = file.file.read(settings.max_file_bytes + 1)
     if len(data) > settings.max_file_bytes:
@@ -69,15 +71,14 @@ def upload_document(
     if not data:
         raise EmptyDocumentError(f"{name} is empty; upload a file with text in it")
     # Uploads of one name are serialised: the stored bytes and the index always belong to the same upload.
-    with wiring.source_locks.hold(UPLOAD_PREFIX + name):
-        info = blobs.put(UPLOAD_PREFIX + name, data)
-        outcome = ingest.ingest(info.source)
-    record = registry.get(outcome.document_id)
-    status = record.status if record else DocumentStatus.FAILED
+    with wiring.source_locks.hold(uploads.source_for(name, tenant)):
+        outcome = uploads.upload(name, data, tenant=tenant)
     status_url = f"{request.scope.get('root_path', '')}/v1/documents/{outcome.document_id}"
     response.headers["Location"] = status_url
-    return UploadResponse(document=outcome.document_id, source=info.source, status=status, status_url=status_url,
-                          reason=outcome.reason, code=outcome.code)
+    if outcome.deferred:
+        response.status_code = 202
+    return UploadResponse(document=outcome.document_id, source=outcome.source, status=outcome.status,
+                          status_url=status_url, reason=outcome.reason, code=outcome.code)
 
 
 @router.delete("/documents/{document_id}", response_model=DeleteResponse, responses=error_responses(404, 422, 503))
@@ -85,22 +86,18 @@ def delete_document(
     document_id: DocumentId,
     tenant: Tenant,
     wiring: WiringDep,
-    settings: SettingsDep,
     registry: RegistryDep,
-    blobs: BlobsDep,
-    ingest: IngestDep,
+    uploads: UploadsDep,
 ) -> DeleteResponse:
     """Remove a document's chunks from the index; a file that was uploaded through the API is removed too."""
     record = _record(registry, document_id, tenant)
-    uploaded = _is_upload(record.source, settings)
-    key = UPLOAD_PREFIX + PurePosixPath(record.source).name if uploaded else record.source
+    uploaded = uploads.is_upload(record.source, tenant)
+    key = uploads.source_for(record.source, tenant) if uploaded else record.source
     with wiring.source_locks.hold(key):
         record = _record(registry, document_id, tenant)
         if record.status is DocumentStatus.DELETED:
             raise NotFoundError(f"document {document_id} was already deleted", details={"document": document_id})
-        ingest.delete(record.source)
-        if uploaded:
-            blobs.delete(record.source)
+        uploads.delete(record)
     return DeleteResponse(document=document_id, deleted=True)
 
 
@@ -126,9 +123,3 @@ def _checked_name(filename: str | None) -> str:
             details={"supported": supported},
         )
     return name
-
-
-def _is_upload(source: str, settings: Settings) -> bool:
-    """Whether the API stored this source (a key under uploads/ in S3, a file in the uploads folder locally)."""
-    local_root = settings.upload_dir.resolve().as_posix().rstrip("/") + "/"
-    return source.startswith((UPLOAD_PREFIX, local_root))

@@ -583,8 +583,16 @@ async function uploadFiles(files) {
     const form = new FormData();
     form.append("file", file, file.name);
     try {
-      const body = await apiJson("/v1/documents", { method: "POST", body: form });
-      if (body.status === "indexed") {
+      let body = await apiJson("/v1/documents", { method: "POST", body: form });
+      if (body.status === "pending") {
+        // Stored; its storage event ingests it (202 on AWS). Follow the status URL for a while.
+        row.textContent = `${file.name} is stored and being indexed…`;
+        body = await settled(body);
+      }
+      if (body.status === "pending") {
+        row.className = "upload";
+        row.textContent = `${file.name} is stored and still being indexed; it appears in the list when ready.`;
+      } else if (body.status === "indexed") {
         row.className = "upload ok";
         row.textContent = `${file.name} is indexed and ready for questions.`;
       } else {
@@ -598,6 +606,15 @@ async function uploadFiles(files) {
     await loadDocuments();
   }
   while (el.uploads.children.length > 4) el.uploads.lastElementChild.remove();
+}
+
+async function settled(upload, tries = 30) {
+  let doc = upload;
+  for (let n = 0; n < tries && doc.status === "pending"; n += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    doc = await apiJson(`/v1/documents/${encodeURIComponent(upload.document)}`);
+  }
+  return { ...doc, reason: doc.error || doc.reason };
 }
 
 function wireDropzone() {
