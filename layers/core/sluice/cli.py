@@ -318,6 +318,7 @@ def eval_(
         int | None, typer.Option("--corpus-limit", help="Ingest only the judged documents plus N others.")
     ] = None,
     answer_limit: Annotated[int, typer.Option("--answer-limit", help="Questions to answer (answers.jsonl).")] = 500,
+    depth: Annotated[int, typer.Option("--depth", help="Chunks retrieved per query, mapped to documents.")] = 300,
     as_json: JsonOpt = False,
     report: Annotated[Path | None, typer.Option("--report", help="Write report.md and PNG charts here.")] = None,
     state: Annotated[
@@ -328,7 +329,7 @@ def eval_(
     from sluice.evaluation.cli import run_eval
 
     run_eval(dataset, mode=mode, split=split, limit=limit, corpus_limit=corpus_limit, answer_limit=answer_limit,
-             as_json=as_json, report=report, state=state)
+             depth=depth, as_json=as_json, report=report, state=state)
 
 
 def main() -> None:
