@@ -364,7 +364,7 @@ def test_faiss_innerproduct_scores_become_cosines(ip: float) -> None:
     assert module._cosine(faiss_score) == pytest.approx(ip)
 
 
-def test_keyword_request_sums_text_and_title_with_title_boosted(
+def test_keyword_request_sums_text_and_title_with_the_measured_title_weight(
     index: OpenSearchVectorIndex, recorder: KnnRecorder
 ) -> None:
     index.write(make_document("k.txt", ["x"]))
@@ -374,7 +374,7 @@ def test_keyword_request_sums_text_and_title_with_title_boosted(
     (body,) = recorder.bodies("/_search")
     assert body["size"] == 4 and body["_source"] == {"excludes": ["vector"]}
     assert body["query"]["bool"] == {
-        "must": [{"multi_match": {"query": "salmon spawn", "fields": ["text", "title^2"], "type": "most_fields",
+        "must": [{"multi_match": {"query": "salmon spawn", "fields": ["text", "title^0.5"], "type": "most_fields",
                                   "operator": "or"}}],
         "filter": [{"term": {"tenant": TENANT}}],
     }  # fmt: skip

@@ -377,7 +377,7 @@ def keyword_query(text: str, k: int, tenant: str, filter: Filter | None = None) 
     if not words:
         return None
     content = [word for word in words if word not in _STOPWORDS]
-    match = {"query": " ".join(content or words), "fields": ["text", "title^2"], "type": "most_fields"}
+    match = {"query": " ".join(content or words), "fields": ["text", "title^0.5"], "type": "most_fields"}
     match["operator"] = "or"
     return {
         "size": k, "_source": _NO_VECTOR, "track_total_hits": False,
