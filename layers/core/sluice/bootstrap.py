@@ -93,7 +93,7 @@ class Container:
             )
         from sluice.adapters.local.extractive_generator import ExtractiveGenerator
 
-        return ExtractiveGenerator(self.embedder, min_similarity=s.answer_min_similarity)
+        return ExtractiveGenerator(self.embedder, min_score=s.answer_min_score)
 
     @cached_property
     def pipeline(self) -> TextPipeline:

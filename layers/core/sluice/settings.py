@@ -73,15 +73,16 @@ class Settings(BaseModel):
     default_k: int = Field(default=10, ge=1)
     candidate_depth: int = Field(default=100, ge=1)
     rrf_k: int = Field(default=60, ge=1)
-    fusion: Literal["rrf", "minmax", "zscore"] = "rrf"
+    fusion: Literal["rrf", "minmax", "zscore"] = "zscore"
     """How hybrid search merges keyword and vector rankings: reciprocal rank, or normalised scores."""
-    fusion_vector_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    fusion_vector_weight: float = Field(default=0.7, ge=0.0, le=1.0)
     """Weight of the vector ranking in a normalised-score fusion (the keyword ranking gets the rest)."""
 
     # Answering.
     generator: Literal["extractive", "openai", "bedrock"] = "extractive"
     answer_k: int = Field(default=5, ge=1)
-    answer_min_similarity: float = 0.30
+    answer_min_score: float = 0.55
+    """Below this relevance score of the best sentence, the extractive answerer says the documents do not answer."""
     openai_base_url: str = "http://127.0.0.1:11434/v1"
     openai_model: str = "llama3.1"
     openai_api_key: SecretStr = SecretStr("")

@@ -21,14 +21,6 @@ from sluice.evaluation.metrics import score
 from sluice.ports import Embedder
 
 HYBRID_ONLY = (SearchMode.HYBRID,)
-COMBINED: list[tuple[str, dict[str, Any]]] = [
-    ("RRF k=60", {"fusion": "rrf", "rrf_k": 60}),
-    ("RRF k=20", {"fusion": "rrf", "rrf_k": 20}),
-    ("minmax, vector weight 0.5", {"fusion": "minmax", "fusion_vector_weight": 0.5}),
-    ("minmax, vector weight 0.7", {"fusion": "minmax", "fusion_vector_weight": 0.7}),
-    ("zscore, vector weight 0.5", {"fusion": "zscore", "fusion_vector_weight": 0.5}),
-    ("zscore, vector weight 0.7", {"fusion": "zscore", "fusion_vector_weight": 0.7}),
-]
 """Fusion again with the title boost that measured best, since the two interact."""
 
 
@@ -108,10 +100,6 @@ def query_ablations(container: Container, dataset: BeirDataset) -> list[Ablation
         with local_index_constant("_TITLE_BOOST", boost) as patched:
             if patched:
                 rows += sweep.measure("BM25 title boost", f"title field boost {boost}", both)
-    with local_index_constant("_TITLE_BOOST", 1.0) as patched:
-        if patched:
-            for label, updates in COMBINED:
-                rows += sweep.measure("title boost 1.0 + fusion", label, **updates)
     for label, stopwords in (("stopwords removed", None), ("stopwords kept", frozenset())):
         with local_index_constant("_STOPWORDS", stopwords) as patched:
             if patched:

@@ -196,9 +196,9 @@ def ablation_table(rows: list[AblationRow]) -> list[str]:
 
 
 DEFAULT_ROWS = {
-    ("fusion", "RRF k=60"),
+    ("fusion", "zscore, vector weight 0.7"),
     ("candidate depth", "API k=10, candidate depth 100"),
-    ("BM25 title boost", "title field boost 2.0"),
+    ("BM25 title boost", "title field boost 0.5"),
     ("query handling", "stopwords removed"),
 }
 """The rows that are today's defaults, marked in the table and compared against."""

@@ -74,7 +74,7 @@ class EvalResult:
                 "backend": s.backend, "chunk_tokens": s.chunk_tokens, "chunk_overlap_tokens": s.chunk_overlap_tokens,
                 "candidate_depth": s.candidate_depth, "rrf_k": s.rrf_k, "fusion": s.fusion,
                 "fusion_vector_weight": s.fusion_vector_weight, "answer_k": s.answer_k,
-                "answer_min_similarity": s.answer_min_similarity, "depth": self.options.depth,
+                "answer_min_score": s.answer_min_score, "depth": self.options.depth,
                 "embed_title": self.options.embed_title,
             },
             "ingest": self.ingest,
