@@ -41,6 +41,7 @@ from sluice.domain.errors import (
     ThrottledError,
 )
 from sluice.domain.filters import BUILTIN_FIELDS, Condition, Filter, Group
+from sluice.domain.keywords import STOPWORDS, WORD, HighlightWords, highlight_words, highlights
 from sluice.domain.models import Hit, IndexedChunk, StoredVector
 
 DIMENSION_PLACEHOLDER = "__DIMENSION__"
@@ -48,13 +49,9 @@ _PAGE = 10_000
 """OpenSearch's default ``index.max_result_window``: the most one search page may ask for."""
 _MGET_BATCH = 1_000
 _SHOWN_FAILURES = 3
-_STOPWORDS = frozenset(
-    "a an and are as at be been but by can could did do does for from had has have how if in into is it its"
-    " may might must not of on or our should so such than that the their them then there these they this"
-    " those to was we were what when where which who why will with would you your".split()
-)
-"""The local index's stopwords, so both backends drop the same query words."""
-_WORD = re.compile(r"\w+")
+_STOPWORDS = STOPWORDS
+"""The shared stopwords (sluice.domain.keywords), so both backends drop the same query words."""
+_WORD = WORD
 _RANGE = {"greaterThan": "gt", "greaterThanOrEquals": "gte", "lessThan": "lt", "lessThanOrEquals": "lte"}
 _BUILTIN_FILTER_FIELDS = {"source": "source", "document_id": "document_id", "title": "title.keyword"}
 _NO_VECTOR = {"excludes": ["vector"]}
@@ -465,15 +462,11 @@ def _cosine(score: float) -> float:
     return 1.0 - 1.0 / score if score > 0 else -1.0
 
 
-def _highlight_words(query: str) -> list[tuple[str, re.Pattern[str]]]:
-    """Query words worth showing (3+ letters, no stopwords), each matched at the start of a word."""
-    words = dict.fromkeys(w for w in _WORD.findall(query.lower()) if len(w) >= 3 and w not in _STOPWORDS)
-    return [(word, re.compile(rf"\b{re.escape(word)}")) for word in words]
+def _highlight_words(query: str) -> HighlightWords:
+    return highlight_words(query, _STOPWORDS)
 
 
-def _highlights(words: list[tuple[str, re.Pattern[str]]], text: str) -> tuple[str, ...]:
-    lowered = text.lower()
-    return tuple(word for word, pattern in words if word in lowered and pattern.search(lowered))
+_highlights = highlights
 
 
 def _chunk_of_source(source: Mapping[str, Any]) -> IndexedChunk:

@@ -23,7 +23,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import shutil
 import sqlite3
 import threading
@@ -36,6 +35,7 @@ import tantivy
 
 from sluice.domain.errors import BackendError, ConfigurationError, InvalidRequestError
 from sluice.domain.filters import Filter
+from sluice.domain.keywords import STOPWORDS, HighlightWords, highlight_words, highlights
 from sluice.domain.models import Hit, IndexedChunk, StoredVector
 
 _DB_FILE = "chunks.sqlite3"
@@ -64,12 +64,7 @@ CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks (document_id, ordinal);
 CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, chunk_ids TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-_STOPWORDS = frozenset(
-    "a an and are as at be been but by can could did do does for from had has have how if in into is it its"
-    " may might must not of on or our should so such than that the their them then there these they this"
-    " those to was we were what when where which who why will with would you your".split()
-)
-_WORD = re.compile(r"\w+")
+_STOPWORDS = STOPWORDS
 _Batch = tuple[list[str], list[str], np.ndarray, list[dict[str, Any]]]
 """Rows to append: chunk ids, tenants, vectors (n x d) and filter fields."""
 
@@ -604,15 +599,11 @@ def _key(chunk_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(chunk_id.encode(), digest_size=8).digest(), "big")
 
 
-def _highlight_words(query: str) -> list[tuple[str, re.Pattern[str]]]:
-    """Query words worth showing (3+ letters, no stopwords), each matched at the start of a word."""
-    words = dict.fromkeys(w for w in _WORD.findall(query.lower()) if len(w) >= 3 and w not in _STOPWORDS)
-    return [(word, re.compile(rf"\b{re.escape(word)}")) for word in words]
+def _highlight_words(query: str) -> HighlightWords:
+    return highlight_words(query, _STOPWORDS)
 
 
-def _highlights(words: list[tuple[str, re.Pattern[str]]], text: str) -> tuple[str, ...]:
-    lowered = text.lower()
-    return tuple(word for word, pattern in words if word in lowered and pattern.search(lowered))
+_highlights = highlights
 
 
 def _unit(vector: Any) -> np.ndarray:
