@@ -65,6 +65,7 @@ run: install
 
 test: install tools
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	SLUICE_MODEL_DIR=$(MODEL_DIR) $(BIN)/pytest
 
 lint:
