@@ -156,10 +156,11 @@ def test_runs_without_torch() -> None:
 
 @pytest.mark.slow
 def test_import_is_cheap() -> None:
+    # CPU time of the import, so a busy machine does not make a cheap import look slow.
     code = (
-        "import sys, time\nstart = time.perf_counter()\n"
+        "import sys, time\nstart = time.process_time()\n"
         "import sluice.adapters.local.onnx_embedder\n"
-        "print(time.perf_counter() - start, 'onnxruntime' in sys.modules, 'tokenizers' in sys.modules)"
+        "print(time.process_time() - start, 'onnxruntime' in sys.modules, 'tokenizers' in sys.modules)"
     )
     for _ in range(2):  # the first run may be compiling .pyc files; the second is what users see
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
