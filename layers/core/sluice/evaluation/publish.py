@@ -112,6 +112,8 @@ def index_ablations(folder: Path, settings: Settings, distractors: int | None) -
     variants = [
         ("200/32 tokens, title embedded (default)", {}, True),
         ("256/40 tokens (capped at 214 by the model window)", {"chunk_tokens": 256, "chunk_overlap_tokens": 40}, True),
+        ("128/16 tokens", {"chunk_tokens": 128, "chunk_overlap_tokens": 16}, True),
+        ("200/0 tokens (no overlap)", {"chunk_overlap_tokens": 0}, True),
         ("200/32 tokens, title not embedded", {}, False),
     ]
     rows: list[AblationRow] = []
