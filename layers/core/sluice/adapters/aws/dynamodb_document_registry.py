@@ -23,14 +23,13 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sluice.adapters.aws.retry import RetryPolicy, error_code, is_throttling, sdk_config
+from sluice.adapters.aws.dynamodb_errors import table_error
+from sluice.adapters.aws.retry import RetryPolicy, error_code, sdk_config
 from sluice.domain.errors import (
-    BackendError,
     ConfigurationError,
     InvalidRequestError,
     SluiceError,
     StaleVersionError,
-    ThrottledError,
 )
 from sluice.domain.models import DocumentRecord, DocumentStatus
 
@@ -149,17 +148,11 @@ class DynamoDbDocumentRegistry:
             raise self._error(exc) from exc
 
     def _error(self, exc: Exception, /) -> SluiceError:
-        code = error_code(exc) or type(exc).__name__
-        if is_throttling(exc):
-            return ThrottledError(f"DynamoDB is throttling the registry table {self.table_name}; try again shortly")
-        if code == "ResourceNotFoundException":
-            return ConfigurationError(
-                f"the registry table {self.table_name} (or its {TENANT_INDEX} index) does not exist; "
-                "deploy the stack or check the registry table setting"
-            )
-        if code == "AccessDeniedException":
-            return BackendError(f"access denied to the registry table {self.table_name}: {exc}")
-        return BackendError(f"the registry table {self.table_name} failed: {code}: {exc}")
+        return table_error(
+            exc, self.table_name, what="registry",
+            missing=f"the registry table {self.table_name} (or its {TENANT_INDEX} index) does not exist; "
+                   "deploy the stack or check the registry table setting",
+        )
 
 
 def _update_request(table_name: str, record: DocumentRecord, now: float) -> dict[str, Any]:

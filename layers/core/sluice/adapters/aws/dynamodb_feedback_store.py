@@ -25,8 +25,9 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sluice.adapters.aws.retry import RetryPolicy, error_code, is_throttling, sdk_config
-from sluice.domain.errors import BackendError, ConfigurationError, NotFoundError, SluiceError, ThrottledError
+from sluice.adapters.aws.dynamodb_errors import table_error
+from sluice.adapters.aws.retry import RetryPolicy, sdk_config
+from sluice.domain.errors import ConfigurationError, NotFoundError, SluiceError
 from sluice.ports import Feedback, ServedAnswer
 
 T = TypeVar("T")
@@ -139,18 +140,12 @@ class DynamoDbFeedbackStore:
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc) from exc
 
-    def _error(self, exc: Exception) -> SluiceError:
-        code = error_code(exc) or type(exc).__name__
-        if is_throttling(exc):
-            return ThrottledError(f"DynamoDB is throttling the feedback table {self.table_name}; try again shortly")
-        if code == "ResourceNotFoundException":
-            return ConfigurationError(
-                f"the feedback table {self.table_name} does not exist; deploy the stack or check the feedback "
-                "table setting"
-            )
-        if code == "AccessDeniedException":
-            return BackendError(f"access denied to the feedback table {self.table_name}: {exc}")
-        return BackendError(f"the feedback table {self.table_name} failed: {code}: {exc}")
+    def _error(self, exc: Exception, /) -> SluiceError:
+        return table_error(
+            exc, self.table_name, what="feedback",
+            missing=f"the feedback table {self.table_name} does not exist; deploy the stack or check the feedback "
+                   "table setting",
+        )
 
 
 def _feedback_row(item: dict[str, Any]) -> dict[str, Any]:
