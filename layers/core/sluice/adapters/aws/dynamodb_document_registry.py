@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sluice.adapters.aws.dynamodb_errors import table_error
+from sluice.adapters.aws.dynamodb_errors import call_table, table_error
 from sluice.adapters.aws.retry import RetryPolicy, error_code, sdk_config
 from sluice.domain.errors import (
     ConfigurationError,
@@ -142,10 +142,7 @@ class DynamoDbDocumentRegistry:
         return page, (_encode_cursor(page[-1].document_id) if len(records) > limit else None)
 
     def _call(self, fn: Callable[[], T]) -> T:
-        try:
-            return self._retry.call(fn)
-        except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc) from exc
+        return call_table(self._retry, fn, self._error)
 
     def _error(self, exc: Exception, /) -> SluiceError:
         return table_error(

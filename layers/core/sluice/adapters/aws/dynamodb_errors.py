@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
-from sluice.adapters.aws.retry import error_code, is_throttling
+from collections.abc import Callable
+from typing import TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from sluice.adapters.aws.retry import RetryPolicy, error_code, is_throttling
 from sluice.domain.errors import BackendError, ConfigurationError, SluiceError, ThrottledError
+
+T = TypeVar("T")
+
+
+def call_table(retry: RetryPolicy, fn: Callable[[], T], error: Callable[[Exception], SluiceError]) -> T:
+    """Run one DynamoDB call under ``retry``; what still fails is raised as ``error(exc)``."""
+    try:
+        return retry.call(fn)
+    except (ClientError, BotoCoreError) as exc:
+        raise error(exc) from exc
 
 
 def table_error(exc: Exception, table: str, *, what: str, missing: str) -> SluiceError:

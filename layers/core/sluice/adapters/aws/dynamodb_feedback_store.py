@@ -23,9 +23,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from sluice.adapters.aws.dynamodb_errors import table_error
+from sluice.adapters.aws.dynamodb_errors import call_table, table_error
 from sluice.adapters.aws.retry import RetryPolicy, sdk_config
 from sluice.domain.errors import ConfigurationError, NotFoundError, SluiceError
 from sluice.ports import Feedback, ServedAnswer
@@ -135,10 +133,7 @@ class DynamoDbFeedbackStore:
         return expires is not None and float(expires) <= self._clock()
 
     def _call(self, fn: Callable[[], T]) -> T:
-        try:
-            return self._retry.call(fn)
-        except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc) from exc
+        return call_table(self._retry, fn, self._error)
 
     def _error(self, exc: Exception, /) -> SluiceError:
         return table_error(
