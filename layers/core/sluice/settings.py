@@ -81,8 +81,10 @@ class Settings(BaseModel):
     # Answering.
     generator: Literal["extractive", "openai", "bedrock"] = "extractive"
     answer_k: int = Field(default=5, ge=1)
-    answer_min_score: float = 0.55
-    """Below this relevance score of the best sentence, the extractive answerer says the documents do not answer."""
+    answer_min_score: float = 0.8
+    """The extractive answerer says the documents do not answer when its best sentence's score plus
+    0.4 × the share of question keywords found in the passages is below this. Higher abstains more often
+    on unanswerable questions and sometimes wrongly (docs/evaluation.md has the trade-off)."""
     openai_base_url: str = "http://127.0.0.1:11434/v1"
     openai_model: str = "llama3.1"
     openai_api_key: SecretStr = SecretStr("")

@@ -2,9 +2,10 @@
 
 Every sentence of the answer is a quote from a retrieved passage and carries
 its citation marker, so the answer cannot say anything the documents do not.
-Sentences are scored by embedding similarity to the question plus a small
-bonus for shared keywords; when the best one is not similar enough, it says
-the documents do not answer the question instead of quoting noise.
+Sentences are scored by embedding similarity to the question plus lexical
+evidence (sluice.adapters.local.sentences); when even the best one is weak, or
+the passages lack the question's keywords, it says the documents do not answer
+the question instead of quoting noise.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sluice.adapters.local.sentences import Piece, Weights, score_pieces, sentences_in_context, split_sentences
+from sluice.adapters.local.sentences import (
+    Piece,
+    Weights,
+    coverage,
+    score_pieces,
+    sentences_in_context,
+    split_sentences,
+)
 from sluice.domain.models import Answer, Citation, Hit
 from sluice.ports import Embedder
 
@@ -22,6 +30,8 @@ __all__ = ["NO_ANSWER", "ExtractiveGenerator", "split_sentences"]
 NO_ANSWER = "The documents do not answer this question."
 EXTRA_SENTENCE_MARGIN = 0.25
 """A second or third sentence joins the answer only when it scores this close to the best."""
+COVERAGE_WEIGHT = 0.4
+"""Answerability = best sentence score + this × share of the question's keywords the passages contain."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +52,7 @@ class ExtractiveGenerator:
         self,
         embedder: Embedder,
         *,
-        min_score: float = 0.55,
+        min_score: float = 0.8,
         max_sentences: int = 3,
         max_candidates: int = 80,
         weights: Weights = Weights(),
@@ -95,10 +105,9 @@ class ExtractiveGenerator:
             key=lambda c: -c.score,
         )
         best = scored[0]
-        if best.score < self._min_score:
+        if best.score + COVERAGE_WEIGHT * coverage(question, pieces) < self._min_score:
             return []
-        floor = max(best.score - EXTRA_SENTENCE_MARGIN, self._min_score)
-        return [c for c in scored[: self._max_sentences] if c.score >= floor]
+        return [c for c in scored[: self._max_sentences] if c.score >= best.score - EXTRA_SENTENCE_MARGIN]
 
 
 def _with_marker(sentence: str, marker: int) -> str:

@@ -126,6 +126,17 @@ def score_pieces(
     return scores
 
 
+def coverage(question: str, pieces: Sequence[Piece]) -> float:
+    """Share of the question's keywords (longer words counting more) found anywhere in the candidates.
+
+    A question about something the documents never mention ("When did Pachauri resign?" with no
+    Pachauri anywhere) can still find a fluent, similar sentence; its missing keywords give it away.
+    """
+    asked = keywords(question)
+    found = set().union(*(keywords(f"{p.context} {p.text}") for p in pieces)) if pieces else set()
+    return _share(asked & found, {t: math.log1p(len(t)) for t in asked})
+
+
 def keywords(text: str) -> set[str]:
     """Lower-cased words of three letters or more, stop words removed."""
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
