@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sluice.cli import app
+from sluice.evaluation.answer_ablation import VARIANTS, AnswerVariant, answer_ablation_table, answer_ablations
 from sluice.evaluation.runner import EvalOptions, evaluate
 from sluice.settings import Settings
 from tests.fakes import HashingEmbedder, InMemoryVectorIndex
@@ -127,3 +128,18 @@ def test_cli_json_report_and_cached_rerun(tmp_path: Path):
     assert (tmp_path / "report" / "eval-tiny-latency.png").stat().st_size > 1000
     again = json.loads(CliRunner().invoke(app, args).stdout)
     assert again["ingest"]["embedding_calls"] == 0 and again["ingest"]["unchanged"] == 8
+
+
+def test_answer_ablation_rows_differ_only_by_the_answerer(tmp_path: Path):
+    dataset = write_dataset(tmp_path / "tiny")
+    default = next(v for v in VARIANTS if v.min_score == Settings().answer_min_score)
+    never = AnswerVariant("abstain on everything", default.weights, default.coverage_weight, 99.0)
+    rows = answer_ablations(dataset, Settings(), 10, lambda _: None, (default, never), state=tmp_path / "state",
+                            embedder=HashingEmbedder(), index=InMemoryVectorIndex())
+    assert [r.setting for r in rows] == [default.setting, never.setting]
+    assert rows[0].default and not rows[1].default
+    assert rows[0].questions == rows[1].questions == 7
+    assert rows[0].grounding_hit_rate >= 0.5  # the tiny paragraphs share words with their questions
+    assert rows[1].grounding_hit_rate == 0.0 and rows[1].abstention_held_out == rows[1].abstention_answerable == 1.0
+    table = answer_ablation_table(rows)
+    assert len(table) == 4 and "(default)" in table[2] and "| 0.0000 | 1.0000 | 1.0000 |" in table[3]

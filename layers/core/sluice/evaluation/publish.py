@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sluice.evaluation.ablation import AblationRow, query_ablations
+from sluice.evaluation.answer_ablation import AnswerAblationRow, answer_ablation_table, answer_ablations
 from sluice.evaluation.dataset import load_dataset
 from sluice.evaluation.harness import IndexConfig, default_state, eval_settings, open_container
 from sluice.evaluation.report import result_sections, write_charts
@@ -33,7 +34,7 @@ REFERENCE = [
 ]
 
 
-PARTS = ("scifact", "ablations", "squad")
+PARTS = ("scifact", "ablations", "squad", "answers")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -42,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--docs", type=Path, default=Path("docs"))
     parser.add_argument("--squad-limit", type=int, default=None, help="SQuAD questions for retrieval (all by default)")
     parser.add_argument("--answer-limit", type=int, default=500, help="SQuAD questions to answer")
+    parser.add_argument("--answer-ablation-limit", type=int, default=400,
+                        help="SQuAD questions per answerer variant (and as many on the held-out split)")
     parser.add_argument("--index-ablations", default="", metavar="all|N",
                         help="also build an index per chunking and title variant: the whole corpus (all), or the"
                              " judged documents plus N distractors")
@@ -62,6 +65,8 @@ def run_part(part: str, args: argparse.Namespace) -> Any:
     if part == "squad":
         options = EvalOptions(limit=args.squad_limit, answer_limit=args.answer_limit)
         return evaluate(args.data / "squad-v1.1-dev", settings, options, say=_say)
+    if part == "answers":
+        return answer_ablations(args.data / "squad-v1.1-dev", settings, args.answer_ablation_limit, _say)
     _say("Ablations on the SciFact index")
     rows = _query_ablations(args.data / "scifact", settings)
     if args.index_ablations:
@@ -71,12 +76,13 @@ def run_part(part: str, args: argparse.Namespace) -> Any:
 
 
 def write_page(args: argparse.Namespace, minutes: float | None) -> None:
-    scifact, rows, squad = (_load(part) for part in PARTS)
+    scifact, rows, squad, answer_rows = (_load(part) for part in PARTS)
     images = args.docs / "images"
     images.mkdir(parents=True, exist_ok=True)
-    page = render_page(scifact, squad, rows, args, images, minutes)
+    page = render_page(scifact, squad, rows, args, images, minutes, answer_rows)
     (args.docs / "evaluation.md").write_text(page, encoding="utf-8")
-    figures = {"scifact": scifact.as_json(), "squad": squad.as_json(), "ablations": [r.__dict__ for r in rows]}
+    figures = {"scifact": scifact.as_json(), "squad": squad.as_json(), "ablations": [r.__dict__ for r in rows],
+               "answer_ablations": [r.__dict__ for r in answer_rows]}
     (images / "eval-results.json").write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
     _say(f"Wrote {args.docs / 'evaluation.md'}")
 
@@ -129,7 +135,7 @@ def index_ablations(folder: Path, settings: Settings, distractors: int | None) -
 
 
 def render_page(scifact: EvalResult, squad: EvalResult, rows: list[AblationRow], args: argparse.Namespace,
-                images: Path, minutes: float | None) -> str:
+                images: Path, minutes: float | None, answer_rows: Sequence[AnswerAblationRow] = ()) -> str:
     sci_charts = {k: f"images/{p.name}" for k, p in write_charts(scifact, images).items()}
     squad_charts = {k: f"images/{p.name}" for k, p in write_charts(squad, images).items()}
     modes = scifact.as_json()["modes"]
@@ -184,6 +190,17 @@ def render_page(scifact: EvalResult, squad: EvalResult, rows: list[AblationRow],
         "## SQuAD v1.1 dev (closed corpus: question -> its paragraph, then answers)",
         "",
         *result_sections(squad, squad_charts, heading="###"),
+        *([] if not answer_rows else [
+            "### Answerer ablations",
+            "",
+            "The extractive answerer (no LLM) with other constants, each row asked the same questions on the same",
+            "indexes. Grounding is over answerable questions on the whole corpus; abstention is on the held-out",
+            "split above. An abstention counts as not grounded, so the threshold trades one column for the next.",
+            "The constants were chosen on SQuAD dev questions disjoint from those asked here.",
+            "",
+            *answer_ablation_table(answer_rows),
+            "",
+        ]),
     ]
     return "\n".join(lines) + "\n"
 
@@ -228,6 +245,8 @@ def _commands(args: argparse.Namespace) -> list[str]:
         extra.append(f"--answer-limit {args.answer_limit}")
     if args.index_ablations:
         extra.append(f"--index-ablations {args.index_ablations}")
+    if args.answer_ablation_limit != 400:
+        extra.append(f"--answer-ablation-limit {args.answer_ablation_limit}")
     make = f'make eval EVAL_ARGS="{" ".join(extra)}"' if extra else "make eval"
     squad_limit = f" --limit {args.squad_limit}" if args.squad_limit else ""
     return [

@@ -25,7 +25,7 @@ from sluice.adapters.local.sentences import (
 from sluice.domain.models import Answer, Citation, Hit
 from sluice.ports import Embedder
 
-__all__ = ["NO_ANSWER", "ExtractiveGenerator", "split_sentences"]
+__all__ = ["COVERAGE_WEIGHT", "NO_ANSWER", "ExtractiveGenerator", "split_sentences"]
 
 NO_ANSWER = "The documents do not answer this question."
 EXTRA_SENTENCE_MARGIN = 0.25
@@ -56,12 +56,14 @@ class ExtractiveGenerator:
         max_sentences: int = 3,
         max_candidates: int = 80,
         weights: Weights = Weights(),
+        coverage_weight: float = COVERAGE_WEIGHT,
     ) -> None:
         self._embedder = embedder
         self._min_score = min_score
         self._max_sentences = max_sentences
         self._max_candidates = max_candidates
         self._weights = weights
+        self._coverage_weight = coverage_weight
 
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
         chosen = self._choose(question, hits)
@@ -105,7 +107,7 @@ class ExtractiveGenerator:
             key=lambda c: -c.score,
         )
         best = scored[0]
-        if best.score + COVERAGE_WEIGHT * coverage(question, pieces) < self._min_score:
+        if best.score + self._coverage_weight * coverage(question, pieces) < self._min_score:
             return []
         return [c for c in scored[: self._max_sentences] if c.score >= best.score - EXTRA_SENTENCE_MARGIN]
 
