@@ -95,7 +95,8 @@ def test_bad_mode_is_a_usage_error(tmp_path: Path):
 
 def test_missing_qrels_is_a_clear_error(tmp_path: Path):
     folder = write_dataset(tmp_path / "tiny")
-    result = CliRunner().invoke(app, ["eval", str(folder), "--split", "dev", "--json"])
+    # a wide terminal, so the message is not wrapped inside the (long) temporary path
+    result = CliRunner().invoke(app, ["eval", str(folder), "--split", "dev", "--json"], env={"COLUMNS": "400"})
     assert result.exit_code == 2 and "dev.tsv is missing" in " ".join(result.output.split())
 
 

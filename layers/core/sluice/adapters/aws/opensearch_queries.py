@@ -77,7 +77,7 @@ def stored_dimension(mapping: Mapping[str, Any]) -> int | None:
 
 
 def keyword_query(text: str, k: int, tenant: str, filter: Filter | None = None) -> dict[str, Any] | None:
-    """BM25 over text and title (boost 2, scores summed like the local index); ``None`` when no words."""
+    """BM25 over text and title (title boost 0.5, scores summed like the local index); ``None`` when no words."""
     words = WORD.findall(text.lower())
     if not words:
         return None
