@@ -13,9 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from sluice.adapters.local.extractive_generator import COVERAGE_WEIGHT, ExtractiveGenerator
 from sluice.adapters.local.sentences import Weights
 from sluice.bootstrap import bootstrap
+from sluice.evaluation.ablation import QueryVectorCache
 from sluice.evaluation.runner import EvalOptions, Say, evaluate
 from sluice.ports import Embedder
 from sluice.settings import Settings
@@ -61,7 +65,7 @@ def answer_ablations(
     **overrides: Any,
 ) -> list[AnswerAblationRow]:
     """One row per variant: grounding on ``questions`` answerable questions, abstention on the held-out split."""
-    embedder: Embedder = overrides.pop("embedder", None) or bootstrap(settings).embedder
+    embedder = SentenceVectorCache(overrides.pop("embedder", None) or bootstrap(settings).embedder)
     rows = []
     for variant in variants:
         say(f"Answerer ablation: {variant.setting}")
@@ -84,6 +88,21 @@ def answer_ablations(
             )
         )
     return rows
+
+
+class SentenceVectorCache(QueryVectorCache):
+    """Also remembers sentence vectors: every variant scores the same sentences, so only the first embeds."""
+
+    def __init__(self, inner: Embedder) -> None:
+        super().__init__(inner)
+        self._vectors: dict[str, npt.NDArray[np.float32]] = {}
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            for text, vector in zip(missing, super().embed_documents(missing)):
+                self._vectors[text] = np.asarray(vector, dtype=np.float32)
+        return [self._vectors[t].tolist() for t in texts]
 
 
 def answer_ablation_table(rows: Sequence[AnswerAblationRow]) -> list[str]:
