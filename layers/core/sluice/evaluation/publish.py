@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--docs", type=Path, default=Path("docs"))
     parser.add_argument("--squad-limit", type=int, default=None, help="SQuAD questions for retrieval (all by default)")
-    parser.add_argument("--answer-limit", type=int, default=500, help="SQuAD questions to answer")
+    parser.add_argument("--answer-limit", type=int, default=1000, help="SQuAD questions to answer")
     parser.add_argument("--answer-ablation-limit", type=int, default=1000,
                         help="SQuAD questions per answerer variant, and half as many from each side of the"
                              " held-out split")
@@ -244,7 +244,7 @@ def _commands(args: argparse.Namespace) -> list[str]:
     extra = []
     if args.squad_limit:
         extra.append(f"--squad-limit {args.squad_limit}")
-    if args.answer_limit != 500:
+    if args.answer_limit != 1000:
         extra.append(f"--answer-limit {args.answer_limit}")
     if args.index_ablations:
         extra.append(f"--index-ablations {args.index_ablations}")
