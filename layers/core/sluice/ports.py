@@ -7,10 +7,12 @@ adapter of a port to them.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from sluice.domain.errors import NotFoundError
 from sluice.domain.filters import Filter
 from sluice.domain.models import (
     Answer,
@@ -179,6 +181,17 @@ class Feedback:
     question: str
     answer: Mapping[str, Any]
     created_at: float = 0.0
+
+    @classmethod
+    def on(cls, served: ServedAnswer | None, answer_id: str, *, rating: str, comment: str,
+           created_at: float) -> Feedback:
+        """New feedback on a served answer, carrying its question and answer; ``NotFoundError`` when none."""
+        if served is None:
+            raise NotFoundError(f"no answer with id {answer_id!r}; send the answer_id returned by /v1/answer")
+        return cls(
+            feedback_id=uuid.uuid4().hex, answer_id=answer_id, tenant=served.tenant, rating=rating, comment=comment,
+            question=served.question, answer=served.answer, created_at=created_at,
+        )
 
 
 class FeedbackStore(Protocol):

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sluice.adapters.aws.dynamodb_errors import call_table, table_error
 from sluice.adapters.aws.retry import RetryPolicy, sdk_config
-from sluice.domain.errors import ConfigurationError, NotFoundError, SluiceError
+from sluice.domain.errors import ConfigurationError, SluiceError
 from sluice.ports import Feedback, ServedAnswer
 
 T = TypeVar("T")
@@ -92,12 +91,7 @@ class DynamoDbFeedbackStore:
 
     def add_feedback(self, answer_id: str, *, tenant: str, rating: str, comment: str = "") -> Feedback:
         served = self.get_answer(answer_id, tenant=tenant)
-        if served is None:
-            raise NotFoundError(f"no answer with id {answer_id!r}; send the answer_id returned by /v1/answer")
-        feedback = Feedback(
-            feedback_id=uuid.uuid4().hex, answer_id=answer_id, tenant=tenant, rating=rating, comment=comment,
-            question=served.question, answer=served.answer, created_at=self._clock(),
-        )
+        feedback = Feedback.on(served, answer_id, rating=rating, comment=comment, created_at=self._clock())
         item = {
             "pk": _s(_pk(answer_id)),
             "sk": _s(f"{_FEEDBACK}{feedback.created_at:017.6f}#{feedback.feedback_id}"),
@@ -105,9 +99,9 @@ class DynamoDbFeedbackStore:
             "tenant": _s(tenant),
             "rating": _s(rating),
             "comment": _s(comment),
-            "question": _s(served.question),
-            "answer": _s(str(served.answer.get("answer", ""))),
-            "citations": _s(json.dumps(served.answer.get("citations", []))),
+            "question": _s(feedback.question),
+            "answer": _s(str(feedback.answer.get("answer", ""))),
+            "citations": _s(json.dumps(feedback.answer.get("citations", []))),
             "created_at": _n(feedback.created_at),
         }
         self._call(lambda: self._client.put_item(TableName=self.table_name, Item=item))

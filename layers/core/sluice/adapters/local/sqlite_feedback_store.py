@@ -6,11 +6,10 @@ import json
 import sqlite3
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-from sluice.domain.errors import BackendError, NotFoundError
+from sluice.domain.errors import BackendError
 from sluice.ports import Feedback, ServedAnswer
 
 _SCHEMA = """
@@ -66,17 +65,12 @@ class SqliteFeedbackStore:
 
     def add_feedback(self, answer_id: str, *, tenant: str, rating: str, comment: str = "") -> Feedback:
         served = self.get_answer(answer_id, tenant=tenant)
-        if served is None:
-            raise NotFoundError(f"no answer with id {answer_id!r}; send the answer_id returned by /v1/answer")
-        feedback = Feedback(
-            feedback_id=uuid.uuid4().hex, answer_id=answer_id, tenant=tenant, rating=rating, comment=comment,
-            question=served.question, answer=served.answer, created_at=time.time(),
-        )
-        citations: Any = served.answer.get("citations", [])
+        feedback = Feedback.on(served, answer_id, rating=rating, comment=comment, created_at=time.time())
+        citations: Any = feedback.answer.get("citations", [])
         self._execute(
             "INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (feedback.feedback_id, answer_id, tenant, rating, comment, served.question,
-             str(served.answer.get("answer", "")), json.dumps(citations), feedback.created_at),
+            (feedback.feedback_id, answer_id, tenant, rating, comment, feedback.question,
+             str(feedback.answer.get("answer", "")), json.dumps(citations), feedback.created_at),
         )
         return feedback
 
