@@ -10,9 +10,7 @@ the test's environment; fakes go in through the container's overrides.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ import pytest
 from sluice.domain.ids import chunk_id, content_hash, document_id
 from sluice.domain.models import IndexedChunk
 from tests.fakes import HashingEmbedder, InMemoryVectorIndex
+from tests.handlers import import_handler
 
 ROOT = Path(__file__).parents[2]
 EVENTS = ROOT / "tests" / "events"
@@ -77,13 +76,10 @@ def load_handler(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..
                **{f"SLUICE_{k.upper()}": v for k, v in settings.items()}}
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        spec = importlib.util.spec_from_file_location(f"query_app_{uuid.uuid4().hex}", ROOT / "functions/query/app.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
         index = InMemoryVectorIndex(HashingEmbedder.dimension)
         index.write([chunk(tenant, *passage) for tenant, passage in PASSAGES.items()])
         # Adapters are built on first use, so overrides set right after the import take effect.
-        spec.loader.exec_module(module)
+        module = import_handler("functions/query/app.py")
         module.container.overrides.update(embedder=HashingEmbedder(), index=index)
         return module
 

@@ -12,10 +12,8 @@ overrides (OpenSearch and Bedrock are tested on their own).
 from __future__ import annotations
 
 import copy
-import importlib.util
 import itertools
 import json
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +31,7 @@ from sluice.domain.errors import ThrottledError
 from sluice.domain.ids import document_id
 from sluice.domain.models import DocumentStatus
 from tests.fakes import HashingEmbedder, InMemoryVectorIndex
+from tests.handlers import import_handler
 
 ROOT = Path(__file__).parents[2]
 EVENTS = ROOT / "tests" / "events"
@@ -133,15 +132,6 @@ def sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Records": records}
 
 
-def load_handler() -> ModuleType:
-    """A fresh import of functions/ingest/app.py, so its container reads this test's environment."""
-    spec = importlib.util.spec_from_file_location(f"ingest_app_{uuid.uuid4().hex}", ROOT / "functions/ingest/app.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Stack]:
     pytest.importorskip("aws_lambda_powertools")
@@ -157,7 +147,7 @@ def stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Stack]:
         boto3.client("dynamodb", region_name=REGION).create_table(**table_definition(TABLE))
         sqs = boto3.client("sqs", region_name=REGION)
         queue_url = sqs.create_queue(QueueName="sluice-ingest")["QueueUrl"]
-        module = load_handler()
+        module = import_handler("functions/ingest/app.py")
         embedder, index = FlakyEmbedder(), InMemoryVectorIndex(HashingEmbedder.dimension)
         module.container.overrides.update(embedder=embedder, index=index)
         yield Stack(s3, sqs, queue_url, module, embedder, index, itertools.count(0x683D6A1349B2C4F1))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import importlib.util
 import itertools
 import json
 import uuid
@@ -32,9 +31,9 @@ from sluice.domain.models import DocumentStatus
 from tests.fakes import HashingEmbedder, InMemoryVectorIndex
 from tests.functional.test_query_handler import LambdaContext as QueryContext
 from tests.functional.test_query_handler import event as http_event
+from tests.handlers import import_handler
 from tests.integration.test_ingest_handler import BUCKET, REGION, TABLE, LambdaContext, load, sqs_event
 
-ROOT = Path(__file__).parents[2]
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")
 ACME = "tenants/acme/locks.md"
 GLOBEX = "tenants/globex/locks.md"
@@ -78,14 +77,6 @@ class Stack:
         return response["statusCode"], json.loads(response["body"])
 
 
-def load_module(path: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"app_{uuid.uuid4().hex}", ROOT / path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Stack]:
     pytest.importorskip("aws_lambda_powertools")
@@ -99,7 +90,7 @@ def stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Stack]:
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET)
         boto3.client("dynamodb", region_name=REGION).create_table(**table_definition(TABLE))
-        ingest, query = load_module("functions/ingest/app.py"), load_module("functions/query/app.py")
+        ingest, query = import_handler("functions/ingest/app.py"), import_handler("functions/query/app.py")
         # One index and embedder behind both functions, as one OpenSearch domain and Bedrock model are.
         shared = {"embedder": HashingEmbedder(), "index": InMemoryVectorIndex(HashingEmbedder.dimension)}
         ingest.container.overrides.update(shared)
