@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sluice.adapters.local.extractive_generator import NO_ANSWER, split_sentences
+from sluice.adapters.local.extractive_generator import NO_ANSWER
+from sluice.adapters.local.sentences import split_sentences
 from sluice.domain.models import Answer, Citation, Hit, Usage
 
 SYSTEM_PROMPT = (

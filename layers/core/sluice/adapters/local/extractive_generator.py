@@ -20,12 +20,9 @@ from sluice.adapters.local.sentences import (
     coverage,
     score_pieces,
     sentences_in_context,
-    split_sentences,
 )
 from sluice.domain.models import Answer, Citation, Hit
 from sluice.ports import Embedder
-
-__all__ = ["COVERAGE_WEIGHT", "NO_ANSWER", "ExtractiveGenerator", "split_sentences"]
 
 NO_ANSWER = "The documents do not answer this question."
 EXTRA_SENTENCE_MARGIN = 0.25
